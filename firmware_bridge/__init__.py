@@ -1,0 +1,1 @@
+"""Sources of recordings: BLE wearables, phones, clock alignment and crash-safe recording."""

@@ -1,0 +1,1 @@
+"""Presentation: the `hinge` command line and the FastAPI app. Calls `analysis/` and `firmware_bridge/`."""
