@@ -423,3 +423,41 @@ def test_phyphox_nan_inside_a_column_is_an_error():
     lines[10] = "NaN,NaN,NaN,NaN"
     with pytest.raises(RecordingError, match=r"Gyroscope.csv: missing or non-finite gyroscope value in data row 10"):
         load_recording(zip_bytes({**PX, "Gyroscope.csv": "\n".join(lines).encode()}), "p.zip")
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
+
+
+def run_cli(monkeypatch, argv: list[str]) -> int:
+    import server.cli
+
+    monkeypatch.setattr(server.cli, "_COMMAND_MODULES", ("firmware_bridge.cli_import",))
+    return server.cli.main(argv)
+
+
+def test_cli_imports_a_folder_and_a_second_phone(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "sensor-logger"
+    for name, data in sensor_logger_files("android", folder="").items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (tmp_path / "back.zip").write_bytes(zip_bytes(phyphox_zip_files()))
+    assert run_cli(monkeypatch, ["import", str(folder)]) == 0
+    hip_only = read_recording(tmp_path / "sensor-logger.hinge.csv")
+    assert hip_only.sensor_names == ("hip",)
+    assert "wrote" in capsys.readouterr().out
+    out = tmp_path / "pair.csv"
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "back.zip"), "--sensor", "back", "--second", str(folder),
+                                 "-o", str(out)]) == 0
+    pair = read_recording(out)
+    assert pair.sensor_names == ("back", "hip")
+    assert_matches_truth(pair.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4,
+                         gyr_tol=3e-4)
+
+
+def test_cli_reports_errors_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken.zip").write_bytes(zip_bytes(SL)[:2000])
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "broken.zip")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hinge import: broken.zip: not a readable zip archive")
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "missing.zip")]) == 2
+    assert "missing.zip: no such file" in capsys.readouterr().err
