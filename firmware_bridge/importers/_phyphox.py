@@ -95,8 +95,9 @@ def read_phyphox_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Re
     return Recording(sensors={sensor: stream}, metadata=metadata)
 
 
-def _delimiter(data: bytes, *, source: str) -> str:
-    first_line = decode_text(data, source=source).lstrip().split("\n", 1)[0]
+def _delimiter(text: str) -> str:
+    """The separator of a phyphox CSV, from its header line (cells are quoted: ``"a";"b"``)."""
+    first_line = text.lstrip().split("\n", 1)[0]
     for delimiter in _DELIMITERS:
         if f'"{delimiter}"' in first_line:
             return delimiter
@@ -104,7 +105,7 @@ def _delimiter(data: bytes, *, source: str) -> str:
 
 
 def _parse(data: bytes, *, source: str) -> Table:
-    delimiter = _delimiter(data, source=source)
+    delimiter = _delimiter(decode_text(data, source=source))
     return parse_table(data, source=source, delimiter=delimiter, decimal_comma=delimiter != ",")
 
 
@@ -146,9 +147,8 @@ def _strip_padding(block: np.ndarray, table: Table, kind: str) -> tuple[np.ndarr
 def _time_mapping(data: bytes):
     """Return ``f(experiment_time_s) -> unix_time_s`` from ``meta/time.csv``, or None without START events."""
     text = decode_text(data, source="meta/time.csv")
-    delimiter = max(_DELIMITERS, key=text.split("\n", 1)[0].count)
     starts = []
-    for line_no, row in enumerate(read_rows(text, delimiter=delimiter)[1:], start=2):
+    for line_no, row in enumerate(read_rows(text, delimiter=_delimiter(text))[1:], start=2):
         if len(row) < 3 or row[0].upper() != "START":
             continue
         try:
@@ -168,7 +168,5 @@ def _time_mapping(data: bytes):
 
 def _device_model(data: bytes) -> str:
     text = decode_text(data, source="meta/device.csv")
-    delimiter = max(_DELIMITERS, key=text.split("\n", 1)[0].count)
-    properties = {row[0]: row[1] for row in read_rows(text, delimiter=delimiter)
-                  if len(row) >= 2}
+    properties = {row[0]: row[1] for row in read_rows(text, delimiter=_delimiter(text)) if len(row) >= 2}
     return " ".join(p for p in (properties.get("deviceBrand", ""), properties.get("deviceModel", "")) if p)
