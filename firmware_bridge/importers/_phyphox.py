@@ -66,8 +66,16 @@ def read_phyphox_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Re
     for path, data in sorted(files.items()):
         if not path.lower().endswith(".csv") or posixpath.dirname(path).endswith("meta"):
             continue
-        table = _parse(data, source=posixpath.basename(path))
-        headers.extend(table.header)
+        source = posixpath.basename(path)
+        text = decode_text(data, source=source)
+        if not text.strip():
+            raise RecordingError(f"{source}: empty file")
+        delimiter = _delimiter(text)
+        header = next(iter(read_rows(text.lstrip().split("\n", 1)[0], delimiter=delimiter)), [])
+        headers.extend(header)
+        if not any(pattern.match(name) for pattern in _QUANTITIES.values() for name in header):
+            continue  # another sensor's set (location, light, ...): not read
+        table = parse_table(data, source=source, delimiter=delimiter, decimal_comma=delimiter != ",")
         for kind, (time_s, xyz) in _quantities(table).items():
             if kind in found:
                 raise RecordingError(f"phyphox export: {_NAMES[kind]} columns in both {found[kind][2]} and "
@@ -102,11 +110,6 @@ def _delimiter(text: str) -> str:
         if f'"{delimiter}"' in first_line:
             return delimiter
     return max(_DELIMITERS, key=first_line.count)
-
-
-def _parse(data: bytes, *, source: str) -> Table:
-    delimiter = _delimiter(decode_text(data, source=source))
-    return parse_table(data, source=source, delimiter=delimiter, decimal_comma=delimiter != ",")
 
 
 def _quantities(table: Table) -> dict[str, tuple[np.ndarray, np.ndarray]]:

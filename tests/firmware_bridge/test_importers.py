@@ -289,6 +289,12 @@ def test_phyphox_time_mapping_honours_a_pause():
     assert np.diff(stream.time_s).max() == pytest.approx(30.0, abs=0.05)
 
 
+def test_phyphox_other_sets_in_the_zip_are_not_read():
+    files = {**phyphox_zip_files(), "Location.csv": b'"Time (s)","Latitude (\xc2\xb0)"\n0.0E0,n/a\n'}
+    recording = load_recording(zip_bytes(files), "p.zip")
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
 def test_phyphox_single_set_with_two_time_columns_and_nan_padding():
     """One custom set holding both sensors (each after its own Time column), exported alone as one CSV."""
     columns = {**phyphox_columns(ACC_TIME_S, truth(ACC_TIME_S)["acc"], "acc", T0_S),
@@ -396,6 +402,10 @@ MALFORMED = {
                                   "phyphox export: no 'Gyroscope x (rad/s)' columns"),
     "phyphox linear acceleration": (b'"Time (s)","Linear Acceleration x (m/s^2)"\n1.0E0,2.0E0\n', "Raw Data.csv",
                                     "'Linear Acceleration' has gravity removed"),
+    "phyphox empty gyroscope set": (zip_bytes({**PX, "Gyroscope.csv": b""}), "p.zip", "Gyroscope.csv: empty file"),
+    "phyphox bad cell": (zip_bytes({**PX, "Gyroscope.csv": PX["Gyroscope.csv"]
+                                    .replace(b"\n", b"\n1.0E0,x,2.0E0,3.0E0\n", 1)}), "p.zip",
+                         "Gyroscope.csv line 2, column Gyroscope x (rad/s): 'x' is not a number"),
     "phyphox gyroscope csv alone": (PX["Gyroscope.csv"], "Gyroscope.csv",
                                     "phyphox export: no 'Acceleration x (m/s^2)' columns"),
     "unknown csv": (b"a,b,c\n1,2,3\n", "data.csv", f"data.csv: unrecognised format; supported: {SUPPORTED_FORMATS}"),
