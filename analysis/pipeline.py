@@ -126,12 +126,20 @@ def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, t
         return height_change_m > limit_m
     b, pelvis = candidates[i], series.pelvis_deg
     half, hold = int(0.5 * series.rate_hz), int(POSTURE_HOLD_S * series.rate_hz)
-    tilt_change = abs(np.nanmedian(pelvis[b.end:b.end + half + 1]) - np.nanmedian(pelvis[max(0, b.start - half):b.start + 1]))
-    if not tilt_change > pelvis_limit_deg:
+    tilt_change = abs(_real(np.median, pelvis[b.end:b.end + half + 1])
+                      - _real(np.median, pelvis[max(0, b.start - half):b.start + 1]))
+    if not tilt_change > pelvis_limit_deg:  # also False when the pelvis was not measured (NaN)
         return False
     # the new posture is held (seated): after walking straight into it the height estimate runs short
-    held = min(np.nanstd(pelvis[max(0, b.start - hold):b.start + 1]), np.nanstd(pelvis[b.end:b.end + hold + 1])) < 2.0
+    held = min(_real(np.std, pelvis[max(0, b.start - hold):b.start + 1]),
+               _real(np.std, pelvis[b.end:b.end + hold + 1])) < 2.0
     return bool(height_change_m > limit_m or (held and height_change_m > limit_m / 2))
+
+
+def _real(statistic, x: np.ndarray) -> float:
+    """``statistic`` over the non-NaN values of ``x``; NaN when there are none."""
+    values = x[~np.isnan(x)]
+    return float(statistic(values)) if values.size else float("nan")
 
 
 def _consistent_axes(streams: dict[str, UniformStream], axes: str) -> tuple[dict[str, UniformStream], list[str]]:
