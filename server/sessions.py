@@ -1,0 +1,102 @@
+"""Recording → stored session: analyse with :mod:`analysis` and keep the raw file, the report and its plot series.
+
+The only place the server calls the analysis; routes and the demo import go through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .storage import SessionStore, StoredSession
+
+log = logging.getLogger("hinge.server")
+
+DEMOS_IMPORTED_KEY = "demos_imported"
+# a recording whose first stamp is after 2000-01-01 carries Unix time: its date is the session's date
+_UNIX_TIME_FROM_S = 946_684_800.0
+
+
+def default_thresholds() -> dict[str, float]:
+    from analysis.metrics import Thresholds
+
+    return dataclasses.asdict(Thresholds())
+
+
+def analyse(content: bytes, thresholds: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (hinge-report/1 without series, its plot series) for a recording's bytes.
+
+    Raises :class:`analysis.errors.HingeError` (one-line message) for a malformed or unanalysable recording.
+    """
+    from analysis.metrics import Thresholds
+    from analysis.pipeline import AnalysisOptions, analyze
+    from analysis.recording_format import read_recording
+    from analysis.report import build_report
+
+    recording = read_recording(content)
+    result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
+    report = build_report(result, include_series=True)
+    series = report.pop("series")
+    return report, series
+
+
+def create_session(
+    store: SessionStore,
+    content: bytes,
+    *,
+    filename: str,
+    name: str | None = None,
+    exercise: str = "",
+    load_kg: float | None = None,
+    notes: str = "",
+    thresholds: dict[str, float] | None = None,
+) -> StoredSession:
+    """Analyse ``content`` and store it; nothing is stored when the analysis raises."""
+    thresholds = {**default_thresholds(), **(thresholds or {})}
+    report, series = analyse(content, thresholds)
+    now = datetime.now(timezone.utc)
+    start_time_s = float(report["recording"]["start_time_s"])
+    date = datetime.fromtimestamp(start_time_s, timezone.utc) if start_time_s >= _UNIX_TIME_FROM_S else now
+    return store.create(
+        recording=content,
+        filename=filename,
+        name=name or Path(filename).stem or "session",
+        date=date.isoformat(timespec="seconds"),
+        exercise=exercise,
+        load_kg=load_kg,
+        notes=notes,
+        created_at=now.isoformat(timespec="seconds"),
+        thresholds=thresholds,
+        report=report,
+        series=series,
+    )
+
+
+def reanalyse_session(store: SessionStore, session_id: int, thresholds: dict[str, float]) -> StoredSession:
+    """Analyse the stored raw recording again with ``thresholds`` (missing keys keep the session's values)."""
+    session = store.get(session_id)
+    thresholds = {**session.thresholds, **thresholds}
+    report, series = analyse(store.recording_path(session_id).read_bytes(), thresholds)
+    return store.replace_analysis(session_id, thresholds=thresholds, report=report, series=series)
+
+
+def import_demo_recordings(store: SessionStore, demo_dir: Path) -> int:
+    """On the first start with an empty database, store every ``demo_dir/*.csv``; return how many were stored."""
+    from analysis.errors import HingeError
+
+    if store.count() or store.get_meta(DEMOS_IMPORTED_KEY) is not None:
+        return 0
+    imported = 0
+    for path in sorted(Path(demo_dir).glob("*.csv")):
+        try:
+            create_session(store, path.read_bytes(), filename=path.name, notes="Demo recording shipped with hinge.")
+        except HingeError as error:
+            log.warning("demo recording %s not imported: %s", path.name, error)
+            continue
+        imported += 1
+    store.set_meta(DEMOS_IMPORTED_KEY, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    log.info("imported %d demo recording(s) from %s", imported, demo_dir)
+    return imported
