@@ -9,6 +9,7 @@ import sys
 # module path -> it defines ``register(subparsers)``; imported lazily so `hinge analyze` starts fast
 _COMMAND_MODULES = (
     "server.cli_analysis",
+    "firmware_bridge.cli_import",
     "server.cli_serve",
 )
 

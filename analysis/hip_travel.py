@@ -1,0 +1,28 @@
+"""Vertical travel of a sensor over a rep: rotate its specific force into the world, subtract gravity,
+double-integrate with zero velocity at the rep's quiet start and end, removing the linear drift of velocity
+and of position between them (the lifter stands at the same height before and after a rep)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .orientation import Orientation
+from .resample import UniformStream
+
+
+def vertical_acceleration_mps2(stream: UniformStream, orientation: Orientation, *, gravity_mps2: float) -> np.ndarray:
+    """World-vertical linear acceleration of the sensor, (n,) m/s², up positive."""
+    return np.einsum("ij,ij->i", orientation.vertical_in_sensor(), stream.acc_mps2) - gravity_mps2
+
+
+def vertical_drop_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> float:
+    """Largest drop below the starting height between sample ``start`` and ``end`` (inclusive), m (>= 0)."""
+    if end - start < 3:
+        return 0.0
+    dt = 1.0 / sampling_rate_hz
+    a = acc_z_mps2[start:end + 1]
+    v = np.concatenate([[0.0], np.cumsum(0.5 * (a[1:] + a[:-1]) * dt)])
+    v -= np.linspace(0.0, v[-1], v.size)  # zero velocity at both ends
+    z = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
+    z -= np.linspace(0.0, z[-1], z.size)  # same height at both ends
+    return float(max(0.0, -z.min()))

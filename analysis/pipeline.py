@@ -1,0 +1,121 @@
+"""The analysis pipeline: recording → units → uniform streams → orientation → calibration → angles → reps →
+metrics → sets. Every stage's output is kept on the :class:`AnalysisResult` so any reported number can be
+traced back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
+from .calibration import Calibration, Calibrator
+from .hip_travel import vertical_acceleration_mps2
+from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, rep_metrics
+from .orientation import Orientation, OrientationMethod, vqf_offline
+from .quality import QualityWarning, stream_warnings
+from .recording import Recording
+from .recording_format import read_recording
+from .resample import UniformStream, regularize
+from .segmentation import RepBounds, RepSegmenter
+from .sets import Summary, group_sets, summarize
+from .units import UnitDecision, decide_units, to_canonical
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Everything a user or a benchmark may change. All keyword, all defaulted."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    acc_unit: str = "auto"
+    gyr_unit: str = "auto"
+    analysis_rate_hz: float = 100.0
+    max_interpolated_gap_s: float = 1.0
+    max_rest_in_set_s: float = 10.0
+    calibrator: Calibrator = field(default_factory=Calibrator)
+    segmenter: RepSegmenter = field(default_factory=RepSegmenter)
+    classifier: MovementClassifier = field(default_factory=MovementClassifier)
+    orientation: OrientationMethod = vqf_offline
+
+
+@dataclass(frozen=True)
+class SetResult:
+    index: int
+    start_s: float
+    end_s: float
+    rep_indices: tuple[int, ...]
+    summary: Summary
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    recording: Recording
+    options: AnalysisOptions
+    units: UnitDecision
+    streams: dict[str, UniformStream]
+    orientations: dict[str, Orientation]
+    calibration: Calibration
+    segment_angles: dict[str, SegmentAngles]
+    series: AngleSeries
+    bounds: list[RepBounds]
+    reps: list[Rep]
+    sets: list[SetResult]
+    summary: Summary
+    warnings: list[QualityWarning]
+
+    @property
+    def origin_s(self) -> float:
+        return self.recording.start_time_s
+
+
+def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> AnalysisResult:
+    """Analyse a recording end to end. Raises :class:`~analysis.errors.HingeError` subclasses."""
+    options = options or AnalysisOptions()
+    units = decide_units(recording, acc_unit=options.acc_unit, gyr_unit=options.gyr_unit)
+    canonical = to_canonical(recording, units)
+    origin = canonical.start_time_s
+    streams = {n: regularize(n, s) for n, s in canonical.sensors.items()}
+    orientations = {n: options.orientation(s.gyr_radps, s.acc_mps2, s.sampling_rate_hz) for n, s in streams.items()}
+    calibration = options.calibrator.calibrate(streams, orientations)
+    seg_angles = {n: segment_angles(streams[n], orientations[n], calibration.segments[n]) for n in streams}
+    series = common_series(seg_angles, rate_hz=options.analysis_rate_hz, max_gap_s=options.max_interpolated_gap_s)
+
+    bounds = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
+    set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
+    travel = {
+        n: VerticalTravel(streams[n].time_s, vertical_acceleration_mps2(
+            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz)
+        for n in streams
+    }
+    reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
+                       hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
+    sets = []
+    for index in sorted(set(set_of_rep)):
+        members = [r for r in reps if r.set_index == index]
+        sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
+                              summarize(members)))
+    warnings = _warnings(canonical, streams, calibration, units, origin)
+    return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
+                          bounds, reps, sets, summarize(reps), warnings)
+
+
+def analyze_file(source, *, options: AnalysisOptions | None = None) -> AnalysisResult:
+    """Read a ``hinge-recording/1`` file (path or bytes) and analyse it."""
+    return analyze(read_recording(source), options=options)
+
+
+def _warnings(recording: Recording, streams: dict[str, UniformStream], calibration: Calibration,
+              units: UnitDecision, origin: float) -> list[QualityWarning]:
+    warnings = [QualityWarning("unit_conversion", note) for note in units.notes]
+    if len(streams) == 1:
+        (present,) = streams
+        missing = "hip" if present == "back" else "back"
+        lost = "pelvis angle, back rounding and hip travel" if missing == "hip" else "trunk angle, back rounding and lean-back"
+        warnings.append(QualityWarning("sensor_missing", f"only the {present} sensor was recorded: {lost} are not "
+                                                         "available", missing))
+    if calibration.method == "estimated":
+        warnings.append(QualityWarning(
+            "estimated_calibration", "no quiet standing before the first rep: the standing posture was estimated "
+            f"from the recording (confidence {calibration.confidence:.2f}); stand still for 2 s before a set for the "
+            "most accurate angles"))
+    for name, stream in streams.items():
+        warnings.extend(stream_warnings(name, stream.quality, origin_s=origin))
+    return warnings

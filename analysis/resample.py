@@ -1,0 +1,170 @@
+"""Put one sensor's raw samples on its own uniform sample grid and describe the stream's quality.
+
+A sensor samples uniformly on its own clock; what the recording holds are stamps with jitter, duplicates
+(samples stamped together on arrival) and gaps (lost packets). We recover the integer sample index ``k`` of
+every sample: ``(t - t0) * rate`` minus a slowly varying phase, rounded. Missing indices are gaps; the
+de-jittered time of index ``k`` is ``t0 + (k + phase) / rate``. Orientation filters then run on the
+uniform index grid (short gaps interpolated), as they expect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from .errors import RecordingError
+from .recording import SensorStream
+
+PHASE_WINDOW_SAMPLES = 128
+MIN_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class StreamQuality:
+    """Facts about one sensor's stream (for the report's data-quality warnings)."""
+
+    sampling_rate_hz: float
+    sample_count: int
+    missing_samples: int
+    gaps_s: tuple[tuple[float, float], ...]   # (start time on the recording base, duration), gaps >= 2 samples
+    duplicate_stamps: int
+    jitter_rms_s: float
+    saturated_samples: int
+
+
+@dataclass(frozen=True)
+class UniformStream:
+    """One sensor on a uniform grid of its own clock.
+
+    time_s : (n,) recording-base time of each grid sample (de-jittered, nearly uniform)
+    acc_mps2, gyr_radps : (n, 3) sensor axes; samples inside gaps are linearly interpolated
+    measured : (n,) bool, True where a real sample exists
+    """
+
+    name: str
+    sampling_rate_hz: float
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+    measured: np.ndarray
+    quality: StreamQuality
+
+
+def _spread_duplicates(time_s: np.ndarray, period_s: float) -> np.ndarray:
+    """Samples stamped together get times one period apart, ending at the shared stamp (batch arrival)."""
+    dup = np.concatenate([[False], np.diff(time_s) == 0])
+    if not dup.any():
+        return time_s
+    # position inside each run of equal stamps, counted from the run's end
+    run_id = np.cumsum(~dup)
+    run_len = np.bincount(run_id)[run_id]
+    pos_from_start = np.arange(time_s.size) - np.searchsorted(run_id, run_id, side="left")
+    return time_s - (run_len - 1 - pos_from_start) * period_s
+
+
+def _rate_estimate(time_s: np.ndarray, *, gap_factor: float, period_s: float | None = None) -> float:
+    """Samples per second over the intervals shorter than ``gap_factor`` typical periods (gaps excluded)."""
+    dt = np.diff(time_s)
+    positive = dt[dt > 0]
+    if positive.size == 0:
+        raise RecordingError("all samples of a sensor share one timestamp")
+    limit = gap_factor * (period_s if period_s is not None else float(np.median(positive)))
+    inside = dt <= limit
+    span = float(dt[inside].sum())
+    if span <= 0:
+        raise RecordingError("cannot estimate the sampling rate: timestamps do not advance")
+    return float(inside.sum()) / span
+
+
+def _sample_indices(time_s: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer sample index of every sample and the local phase (in samples), both (n,)."""
+    e = (time_s - time_s[0]) * rate_hz - np.arange(time_s.size)
+    # local phase by a circular moving mean (robust to the integer steps that missing samples make)
+    z = np.exp(2j * np.pi * e)
+    w = min(PHASE_WINDOW_SAMPLES, time_s.size)
+    c = np.concatenate([[0], np.cumsum(z)])
+    half = w // 2
+    lo = np.clip(np.arange(time_s.size) - half, 0, time_s.size - w)
+    phase = np.angle(c[lo + w] - c[lo]) / (2 * np.pi)
+    # a median filter removes isolated jitter outliers but keeps the steps that missing samples make
+    steps = median_filter(e - phase, size=7, mode="nearest")
+    skipped = np.maximum.accumulate(np.round(steps).astype(np.int64))  # missing samples so far, monotone
+    k = np.arange(time_s.size) + skipped
+    return k - k[0], phase
+
+
+def regularize(name: str, stream: SensorStream) -> UniformStream:
+    """Recover the uniform sample grid of one sensor (see module docstring)."""
+    if stream.sample_count < MIN_SAMPLES:
+        raise RecordingError(f"sensor {name} has only {stream.sample_count} samples; at least {MIN_SAMPLES} are needed")
+    t_raw = stream.time_s
+    # first pass: stamp groups (batches) may hide the true spacing, so allow wide intervals
+    rate = _rate_estimate(t_raw, gap_factor=5.0)
+    duplicates = int((np.diff(t_raw) == 0).sum())
+    t = t_raw
+    if duplicates:
+        t = _spread_duplicates(t_raw, 1.0 / rate)
+    # second pass on one-sample spacing: anything over 2.5 periods is a gap
+    rate = _rate_estimate(t, gap_factor=2.5, period_s=1.0 / rate)
+    k, _ = _sample_indices(t, rate)
+    # refine the rate with the integer indices (least squares of stamp vs index), then index again
+    if k[-1] > 0:
+        slope = np.polyfit(k.astype(float), t, 1)[0]
+        rate = 1.0 / slope
+        k, _ = _sample_indices(t, rate)
+    n = int(k[-1]) + 1
+    base = np.polyfit(k.astype(float), t, 1)
+    residual = t - np.polyval(base, k)
+    # slow clock wander stays in the time axis: smooth residual over ~2 s
+    smooth = _moving_average(residual, max(1, int(2 * rate)))
+    grid_k = np.arange(n)
+    grid_time = np.polyval(base, grid_k) + np.interp(grid_k, k, smooth)
+    measured = np.zeros(n, dtype=bool)
+    measured[k] = True
+    acc = _fill(k, stream.acc_mps2, n)
+    gyr = _fill(k, stream.gyr_radps, n)
+    steps = np.diff(k)
+    gap_at = np.flatnonzero(steps > 2)
+    gaps = tuple((float(t[i]), float((steps[i] - 1) / rate)) for i in gap_at)
+    quality = StreamQuality(
+        sampling_rate_hz=rate,
+        sample_count=stream.sample_count,
+        missing_samples=int(n - np.unique(k).size),
+        gaps_s=gaps,
+        duplicate_stamps=duplicates,
+        jitter_rms_s=float(np.std(residual - smooth)),
+        saturated_samples=_saturated(stream.acc_mps2, 15.0) + _saturated(stream.gyr_radps, 4.0),
+    )
+    return UniformStream(name, rate, grid_time, acc, gyr, measured, quality)
+
+
+def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1 or x.size < width:
+        return np.full_like(x, x.mean()) if x.size < width else x
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    out = (c[width:] - c[:-width]) / width
+    pad_lo = (x.size - out.size) // 2
+    return np.concatenate([np.full(pad_lo, out[0]), out, np.full(x.size - out.size - pad_lo, out[-1])])
+
+
+def _fill(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Values on the full index grid 0..n-1, linear interpolation over missing indices; (n, 3)."""
+    unique_k, first = np.unique(k, return_index=True)
+    grid = np.arange(n)
+    return np.column_stack([np.interp(grid, unique_k, values[first, j]) for j in range(values.shape[1])])
+
+
+def _saturated(values: np.ndarray, floor: float) -> int:
+    """Samples pinned at the largest magnitude seen on an axis (>= floor), in runs of at least 3."""
+    count = 0
+    for axis in range(values.shape[1]):
+        v = np.abs(values[:, axis])
+        peak = float(v.max())
+        if peak < floor:
+            continue
+        pinned = v >= peak * 0.999
+        runs = np.convolve(pinned.astype(int), np.ones(3, dtype=int), mode="same") >= 3
+        count += int((pinned & runs).sum()) if runs.any() else 0
+    return count

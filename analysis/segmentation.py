@@ -1,0 +1,111 @@
+"""Rep segmentation on the primary sagittal angle (trunk, or pelvis without a back sensor).
+
+A rep is a peak of the zero-phase low-passed angle that is deep (``min_peak_deg``) and prominent
+(``min_prominence_deg``) against the tops on both sides: walking, turning, fidgeting and sway are a few
+degrees and never qualify; pauses and bumps inside a rep do not make a second peak because prominence acts
+as hysteresis. Boundaries, on the common grid (indices, half-open where ranges are used):
+
+* ``start``: the trunk leaves its top: the last moment before the descent crosses ``top + tolerance``,
+  walked back to where the angular speed falls below ``still_speed_deg_s``;
+* ``bottom``: the peak, or the middle of the plateau around it;
+* ``end``: first moment back at the top (the same rule forwards); after a lean-back past standing, the moment
+  the trunk comes back up through standing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, find_peaks, sosfiltfilt
+
+
+@dataclass(frozen=True)
+class RepBounds:
+    """Sample indices on the common grid; ``plateau`` is the inclusive index range of the bottom plateau."""
+
+    start: int
+    bottom: int
+    end: int
+    plateau: tuple[int, int]
+    partial: bool
+
+
+@dataclass(frozen=True)
+class RepSegmenter:
+    """Tuned parameters of rep segmentation (module docstring)."""
+
+    cutoff_hz: float = 3.0
+    min_peak_deg: float = 20.0
+    min_prominence_deg: float = 15.0
+    top_tolerance_deg: float = 2.0
+    still_speed_deg_s: float = 4.0
+    lean_back_min_deg: float = 3.0
+    plateau_tolerance_deg: float = 1.5
+    plateau_speed_deg_s: float = 6.0
+
+    def smooth(self, angle_deg: np.ndarray, *, rate_hz: float) -> np.ndarray:
+        """Zero-phase low-pass of an angle series (NaNs bridged by linear interpolation), (n,)."""
+        filled = _fill_nan(angle_deg)
+        sos = butter(2, self.cutoff_hz, fs=rate_hz, output="sos")
+        return sosfiltfilt(sos, filled) if filled.size > 15 else filled
+
+    def segment(self, angle_deg: np.ndarray, *, rate_hz: float) -> list[RepBounds]:
+        """Reps in a sagittal angle series (deg, forward positive, sampled at ``rate_hz``)."""
+        smooth = self.smooth(angle_deg, rate_hz=rate_hz)
+        speed = np.gradient(smooth) * rate_hz
+        peaks, _ = find_peaks(smooth, height=self.min_peak_deg, prominence=self.min_prominence_deg)
+        reps = []
+        for i, peak in enumerate(peaks):
+            left_limit = peaks[i - 1] if i else 0
+            right_limit = peaks[i + 1] if i + 1 < peaks.size else smooth.size - 1
+            left_top = left_limit + int(np.argmin(smooth[left_limit:peak + 1]))
+            right_top = peak + int(np.argmin(smooth[peak:right_limit + 1]))
+            start = self._start(smooth, speed, left_top, peak)
+            end = self._end(smooth, speed, peak, right_top)
+            plateau = self._plateau(smooth, speed, peak, start, end)
+            partial = (smooth[left_top] > self.min_peak_deg / 2 and left_top == left_limit == 0) or (
+                smooth[right_top] > self.min_peak_deg / 2 and right_top == right_limit == smooth.size - 1)
+            reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
+        return reps
+
+    def _start(self, smooth, speed, top: int, peak: int) -> int:
+        level = smooth[top] + self.top_tolerance_deg
+        above = np.flatnonzero(smooth[top:peak + 1] <= level)
+        crossing = top + int(above[-1]) if above.size else top
+        still = np.flatnonzero(np.abs(speed[top:crossing + 1]) < self.still_speed_deg_s)
+        return top + int(still[-1]) if still.size else crossing
+
+    def _end(self, smooth, speed, peak: int, top: int) -> int:
+        window = smooth[peak:top + 1]
+        if smooth[top] < -self.lean_back_min_deg:  # lean-back: back up through standing after the minimum
+            after = np.flatnonzero(smooth[top:] >= -self.top_tolerance_deg / 2)
+            crossing = top + int(after[0]) if after.size else top
+            limit = min(smooth.size - 1, crossing + (crossing - peak))
+        else:
+            level = max(smooth[top], 0.0) + self.top_tolerance_deg
+            below = np.flatnonzero(window <= level)
+            crossing = peak + int(below[0]) if below.size else top
+            limit = top
+        still = np.flatnonzero(np.abs(speed[crossing:limit + 1]) < self.still_speed_deg_s)
+        return crossing + int(still[0]) if still.size else crossing
+
+    def _plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
+        flat = (smooth >= smooth[peak] - self.plateau_tolerance_deg) & (np.abs(speed) < self.plateau_speed_deg_s)
+        lo = peak
+        while lo > start and flat[lo - 1]:
+            lo -= 1
+        hi = peak
+        while hi < end and flat[hi + 1]:
+            hi += 1
+        return lo, hi
+
+
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    bad = np.isnan(x)
+    if not bad.any():
+        return x
+    if bad.all():
+        return np.zeros_like(x)
+    idx = np.arange(x.size)
+    return np.interp(idx, idx[~bad], x[~bad])

@@ -1,0 +1,149 @@
+"""Families of simulated sessions (the accuracy corpus) and the named demo presets.
+
+Every family draws its lifter, sensor mountings (any orientation), rates (25–400 Hz, the two sensors may
+differ), sensor errors and time origin from the seed, so a corpus is just ``(family, seed)`` pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .engine import Simulation, simulate
+from .plan import (Block, Fidget, SensorPlan, SessionPlan, SetPlan, Stand, Walk, random_errors, random_geometry,
+                   random_mount, sample_rep)
+
+RATES_HZ = (25.0, 50.0, 52.0, 60.0, 100.0, 104.0, 200.0, 400.0)
+UNIX_ORIGIN_S = 1_763_700_000.0
+
+
+def _sensors(rng: np.random.Generator, names: tuple[str, ...], *, quality: str | None = None) -> dict[str, SensorPlan]:
+    quality = quality or str(rng.choice(["typical", "typical", "rough"]))
+    return {n: SensorPlan(random_errors(rng, float(rng.choice(RATES_HZ)), quality=quality), random_mount(rng)) for n in names}
+
+
+def _plan(rng: np.random.Generator, family: str, blocks: list[Block], *, names=("back", "hip"),
+          quality: str | None = None) -> SessionPlan:
+    return SessionPlan(
+        family=family,
+        geometry=random_geometry(rng, pocket=bool(rng.uniform() < 0.5)),
+        blocks=tuple(blocks),
+        sensors=_sensors(rng, names, quality=quality),
+        time_origin_s=UNIX_ORIGIN_S + rng.uniform(0, 1e6) if rng.uniform() < 0.5 else rng.uniform(0, 100),
+    )
+
+
+def _set(rng, movement: str, count: int, **faults_by_rep: Callable[[int], bool]) -> SetPlan:
+    """A set of ``count`` reps; each fault keyword maps rep number (0-based) → whether it has that fault."""
+    return SetPlan(tuple(sample_rep(rng, movement, **{k: f(i) for k, f in faults_by_rep.items()}) for i in range(count)))
+
+
+def _between_sets(rng) -> list[Block]:
+    return [Stand(rng.uniform(2, 5)), Walk(rng.uniform(5, 10), turn_deg=rng.uniform(90, 200) * rng.choice([-1, 1])),
+            Fidget(rng.uniform(3, 6)), Walk(rng.uniform(4, 8), turn_deg=rng.uniform(-180, 180)), Stand(rng.uniform(2, 6))]
+
+
+def _start(rng) -> Stand:
+    return Stand(rng.uniform(2.5, 4.0))
+
+
+def _end(rng) -> Stand:
+    return Stand(rng.uniform(2.0, 4.0))
+
+
+def rdl_clean(rng):
+    return _plan(rng, "rdl_clean", [_start(rng), _set(rng, "rdl", int(rng.integers(6, 11))), _end(rng)])
+
+
+def rounding(rng):
+    onset = int(rng.integers(2, 5))  # fatigue: rounding from this rep on
+    movement = str(rng.choice(["rdl", "deadlift"]))
+    return _plan(rng, "rounding", [_start(rng), _set(rng, movement, 8, rounding=lambda i: i >= onset), _end(rng)])
+
+
+def lean_back(rng):
+    return _plan(rng, "lean_back", [_start(rng), _set(rng, str(rng.choice(["rdl", "deadlift", "swing"])), 8,
+                                                      lean_back=lambda i: i % 2 == 1), _end(rng)])
+
+
+def incomplete_lockout(rng):
+    return _plan(rng, "incomplete_lockout", [_start(rng), _set(rng, "rdl", 8, incomplete=lambda i: i in (2, 3, 5)),
+                                             _end(rng)])
+
+
+def swing(rng):
+    return _plan(rng, "swing", [_start(rng), _set(rng, "swing", int(rng.integers(10, 16))), _end(rng)])
+
+
+def slow_pause(rng):
+    return _plan(rng, "slow_pause", [_start(rng), _set(rng, "rdl", 5, slow=lambda i: i % 2 == 0, pause=lambda i: i >= 2),
+                                     _end(rng)])
+
+
+def partial(rng):
+    return _plan(rng, "partial", [_start(rng), _set(rng, "rdl", 8, partial=lambda i: i % 3 != 0), _end(rng)])
+
+
+def squat(rng):
+    return _plan(rng, "squat", [_start(rng), _set(rng, "squat", int(rng.integers(5, 9))), _end(rng)])
+
+
+def mixed(rng):
+    return _plan(rng, "mixed", [_start(rng), _set(rng, "squat", 5), *_between_sets(rng),
+                                _set(rng, str(rng.choice(["rdl", "deadlift", "good_morning"])), 6), _end(rng)])
+
+
+def staggered(rng):
+    return _plan(rng, "staggered", [_start(rng), _set(rng, "staggered_rdl", 8), _end(rng)])
+
+
+def walking_sets(rng):
+    blocks: list[Block] = [_start(rng)]
+    for k in range(int(rng.integers(2, 4))):
+        if k:
+            blocks += _between_sets(rng)
+        blocks.append(_set(rng, str(rng.choice(["rdl", "deadlift", "good_morning", "swing"])), int(rng.integers(5, 9)),
+                           rounding=lambda i: rng.uniform() < 0.15))
+    return _plan(rng, "walking_sets", blocks + [_end(rng)])
+
+
+def back_only(rng):
+    return _plan(rng, "back_only", [_start(rng), _set(rng, "rdl", 8, lean_back=lambda i: i in (3, 6),
+                                                      incomplete=lambda i: i == 1), _end(rng)], names=("back",))
+
+
+def hip_only(rng):
+    return _plan(rng, "hip_only", [_start(rng), _set(rng, str(rng.choice(["rdl", "squat"])), 7), _end(rng)],
+                 names=("hip",))
+
+
+FAMILIES: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
+    f.__name__: f for f in (rdl_clean, rounding, lean_back, incomplete_lockout, swing, slow_pause, partial, squat,
+                            mixed, staggered, walking_sets, back_only, hip_only)
+}
+
+
+def _demo(family: str, *, names=("back", "hip")):
+    def plan(rng):
+        base = FAMILIES[family](rng)
+        sensors = {n: SensorPlan(random_errors(rng, 100.0, quality="typical"), random_mount(rng)) for n in names}
+        return SessionPlan(family=f"demo:{family}", geometry=base.geometry, blocks=base.blocks, sensors=sensors,
+                           time_origin_s=UNIX_ORIGIN_S)
+    return plan
+
+
+PRESETS: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
+    "clean": _demo("rdl_clean"),
+    "rounding": _demo("rounding"),
+    "lean_back": _demo("lean_back"),
+    "back_only": _demo("back_only", names=("back",)),
+    **FAMILIES,
+}
+
+
+def simulate_preset(name: str, *, seed: int) -> Simulation:
+    """Simulate a named preset: the demo sets (``clean``, ``rounding``, ``lean_back``, ``back_only``) or a family."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return simulate(PRESETS[name](np.random.default_rng(seed)), seed=seed)

@@ -1,0 +1,473 @@
+"""Importers: files written in each app's documented layout from known motion, imported, compared to the truth.
+
+The motion: a rotation about one fixed body axis with a varying rate (so the gyroscope reads ``rate(t) * n``
+exactly) plus a smooth linear acceleration in the world frame; the accelerometer reads the specific force
+``R(t)^T (a_world + g z)``. Each app's writer below applies that app's documented units, signs, column order
+and time stamps; the importer must undo them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from analysis.errors import RecordingError
+from analysis.recording import Recording, SensorStream
+from analysis.recording_format import read_recording, write_recording
+from firmware_bridge.importers import (MAX_GAP_S, STANDARD_GRAVITY_MPS2, SUPPORTED_FORMATS, combine_placements,
+                                       load_recording, load_recording_files, merge_onto_accelerometer,
+                                       read_sensor_logger_push)
+
+G = STANDARD_GRAVITY_MPS2
+AXIS = np.array([0.4, -0.7, 0.9]) / np.linalg.norm([0.4, -0.7, 0.9])
+R0 = Rotation.from_euler("xyz", [20.0, -35.0, 50.0], degrees=True)
+T0_S = 1_700_000_123.0  # Unix time of the motion's origin
+DURATION_S = 12.0
+
+
+# ----------------------------------------------------------------------------------------------- the truth
+
+
+def rate_radps(t_s: np.ndarray) -> np.ndarray:
+    return 0.8 + 0.5 * np.sin(2 * np.pi * 0.4 * t_s)
+
+
+def angle_rad(t_s: np.ndarray) -> np.ndarray:
+    return 0.8 * t_s + 0.5 / (2 * np.pi * 0.4) * (1 - np.cos(2 * np.pi * 0.4 * t_s))
+
+
+def truth(time_s: np.ndarray) -> dict[str, np.ndarray]:
+    """Specific force, its gravity and linear parts (m/s², sensor axes) and angular rate (rad/s) at Unix times."""
+    t = time_s - T0_S
+    to_sensor = (R0 * Rotation.from_rotvec(np.outer(angle_rad(t), AXIS))).inv()
+    a_world = np.column_stack([0.8 * np.sin(2 * np.pi * 0.5 * t), 0.5 * np.cos(2 * np.pi * 0.3 * t),
+                               0.6 * np.sin(2 * np.pi * 0.7 * t)])
+    gravity = to_sensor.apply(np.tile([0.0, 0.0, G], (t.size, 1)))
+    linear = to_sensor.apply(a_world)
+    return {"acc": linear + gravity, "linear": linear, "gravity": gravity, "gyr": np.outer(rate_radps(t), AXIS)}
+
+
+def stamps_s(rate_hz: float, *, start_s: float, end_s: float, seed: int) -> np.ndarray:
+    """Jittered sample times (Unix s) between ``T0_S + start_s`` and ``T0_S + end_s``."""
+    base = np.arange(start_s, end_s, 1.0 / rate_hz)
+    jitter = np.random.default_rng(seed).uniform(-0.2, 0.2, base.size) / rate_hz
+    return T0_S + base + jitter
+
+
+ACC_TIME_S = stamps_s(100.0, start_s=0.0, end_s=DURATION_S, seed=1)
+GYR_TIME_S = stamps_s(97.0, start_s=0.35, end_s=DURATION_S - 0.5, seed=2)
+
+
+def expected_times(acc_time_s: np.ndarray, gyr_time_s: np.ndarray) -> np.ndarray:
+    return acc_time_s[(acc_time_s >= gyr_time_s[0]) & (acc_time_s <= gyr_time_s[-1])]
+
+
+def assert_matches_truth(stream: SensorStream, time_s: np.ndarray, *, acc_tol: float = 1e-4,
+                         gyr_tol: float = 2e-4) -> None:
+    np.testing.assert_allclose(stream.time_s, time_s, rtol=0, atol=1e-6)
+    want = truth(stream.time_s)
+    np.testing.assert_allclose(stream.acc_mps2, want["acc"], rtol=0, atol=acc_tol)
+    np.testing.assert_allclose(stream.gyr_radps, want["gyr"], rtol=0, atol=gyr_tol)
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------ Sensor Logger writers
+
+
+def to_ns(time_s: np.ndarray) -> np.ndarray:
+    return np.round(time_s * 1e9).astype(np.int64)
+
+
+def sensor_logger_csv(time_s: np.ndarray, xyz: np.ndarray) -> bytes:
+    """``time,seconds_elapsed,z,y,x`` with integer nanoseconds, as the app writes it."""
+    lines = ["time,seconds_elapsed,z,y,x"]
+    for t_ns, (x, y, z) in zip(to_ns(time_s), xyz):
+        lines.append(f"{t_ns},{(t_ns - to_ns(np.array([T0_S]))[0]) / 1e9:.9f},{z:.10g},{y:.10g},{x:.10g}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def sensor_logger_metadata(platform: str, standardisation: bool) -> bytes:
+    return ("version,device name,recording epoch time,recording time,recording timezone,platform,appVersion,"
+            "device id,sensors,sampleRateMs,standardisation,platform version\n"
+            f"3,Test Phone,{int(T0_S * 1000)},2023-11-14_22-15-23,UTC,{platform},1.64,abc,"
+            f"Accelerometer|Gyroscope,10|10,{str(standardisation).lower()},17\n").encode()
+
+
+def sensor_logger_files(platform: str = "android", *, standardisation: bool = False,
+                        acc_time_s: np.ndarray = ACC_TIME_S, gyr_time_s: np.ndarray = GYR_TIME_S,
+                        folder: str = "2023-11-14_22-15-23/") -> dict[str, bytes]:
+    """The CSVs of a Sensor Logger zip export for ``platform`` with the app's units and signs."""
+    acc, gyr = truth(acc_time_s), truth(gyr_time_s)
+    files = {f"{folder}Gyroscope.csv": sensor_logger_csv(gyr_time_s, gyr["gyr"]),
+             f"{folder}Metadata.csv": sensor_logger_metadata(platform, standardisation)}
+    if platform == "android":
+        gravity_time_s = stamps_s(50.0, start_s=0.0, end_s=DURATION_S, seed=3)  # its own sensor and stamps
+        files[f"{folder}TotalAcceleration.csv"] = sensor_logger_csv(acc_time_s, acc["acc"])
+        files[f"{folder}Accelerometer.csv"] = sensor_logger_csv(acc_time_s, acc["linear"])
+        files[f"{folder}Gravity.csv"] = sensor_logger_csv(gravity_time_s, truth(gravity_time_s)["gravity"])
+    else:  # iOS: user acceleration and gravity from one device-motion update, negated unless standardised
+        sign = 1.0 if standardisation else -1.0
+        files[f"{folder}Accelerometer.csv"] = sensor_logger_csv(acc_time_s, sign * acc["linear"])
+        files[f"{folder}Gravity.csv"] = sensor_logger_csv(acc_time_s, sign * acc["gravity"])
+    return files
+
+
+def push_messages(names_and_values: dict[str, tuple[np.ndarray, np.ndarray]], *, batch_s: float = 1.0) -> list:
+    """Sensor Logger HTTP-push messages, one per ``batch_s`` of samples."""
+    items = [(float(t), name, xyz) for name, (time_s, values) in names_and_values.items()
+             for t, xyz in zip(time_s, values)]
+    items.sort(key=lambda item: item[0])
+    messages: list[dict] = []
+    for t, name, (x, y, z) in items:
+        index = int((t - T0_S) // batch_s)
+        while len(messages) <= index:
+            messages.append({"messageId": len(messages), "sessionId": "s-1", "deviceId": "d-1", "payload": []})
+        messages[index]["payload"].append({"name": name, "time": int(round(t * 1e9)),
+                                           "values": {"x": x, "y": y, "z": z}})
+    return messages
+
+
+# ------------------------------------------------------------------------------------------ phyphox writers
+
+
+def java_number(value: float, decimal: str) -> str:
+    """phyphox's ``0.000000000E0`` pattern: ``9.810000000E0``, ``-1.234000000E-3``, ``NaN``."""
+    if math.isnan(value):
+        return "NaN"
+    mantissa, exponent = f"{value:.9E}".split("E")
+    return f"{mantissa}E{int(exponent)}".replace(".", decimal)
+
+
+PHYPHOX_VARIANTS = [(",", "."), ("\t", "."), (";", "."), ("\t", ","), (";", ",")]
+
+
+def phyphox_csv(columns: dict[str, np.ndarray], *, separator: str, decimal: str) -> bytes:
+    """One export set: quoted header, rows as long as the longest column, shorter ones padded with NaN."""
+    rows = max(c.size for c in columns.values())
+    lines = [separator.join(f'"{name}"' for name in columns)]
+    for i in range(rows):
+        lines.append(separator.join(java_number(c[i] if i < c.size else math.nan, decimal)
+                                    for c in columns.values()))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def phyphox_columns(time_s: np.ndarray, xyz: np.ndarray, kind: str, start_s: float) -> dict[str, np.ndarray]:
+    label = {"acc": "Acceleration {} (m/s^2)", "gyr": "Gyroscope {} (rad/s)"}[kind]
+    return {"Time (s)": time_s - start_s, **{label.format(a): xyz[:, i] for i, a in enumerate("xyz")}}
+
+
+def phyphox_zip_files(*, separator: str = ",", decimal: str = ".", start_s: float = T0_S + 0.02) -> dict[str, bytes]:
+    """A "simple experiment" export with Accelerometer.csv, Gyroscope.csv and meta/time.csv."""
+    acc, gyr = truth(ACC_TIME_S)["acc"], truth(GYR_TIME_S)["gyr"]
+    time_csv = separator.join(['"event"', '"experiment time"', '"system time"', '"system time text"']) + "\n"
+    time_csv += separator.join(['"START"', java_number(0.0, decimal), f"{start_s:.3f}".replace(".", decimal),
+                                '"2023-11-14 22:15:23.020 UTC+00:00"']) + "\n"
+    return {
+        "Accelerometer.csv": phyphox_csv(phyphox_columns(ACC_TIME_S, acc, "acc", start_s),
+                                         separator=separator, decimal=decimal),
+        "Gyroscope.csv": phyphox_csv(phyphox_columns(GYR_TIME_S, gyr, "gyr", start_s),
+                                     separator=separator, decimal=decimal),
+        "meta/device.csv": separator.join(['"property"', '"value"']).encode() + b'\n"deviceModel"'
+        + separator.encode() + b'"Pixel 7"\n',
+        "meta/time.csv": time_csv.encode(),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ Sensor Logger
+
+
+def test_sensor_logger_android_zip_matches_truth():
+    recording = load_recording(zip_bytes(sensor_logger_files("android")), "2023-11-14_22-15-23.zip")
+    assert recording.sensor_names == ("hip",)
+    assert recording.metadata["hip_device"] == "Test Phone"
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+@pytest.mark.parametrize("standardisation", [False, True])
+def test_sensor_logger_ios_accelerometer_plus_gravity_matches_truth(standardisation):
+    files = sensor_logger_files("iOS", standardisation=standardisation)
+    recording = load_recording(zip_bytes(files), "ios.zip", sensor="back")
+    assert recording.sensor_names == ("back",)
+    assert_matches_truth(recording.sensors["back"], expected_times(ACC_TIME_S, GYR_TIME_S))
+    assert recording.sensors["back"].acc_mps2.mean(axis=0) @ truth(ACC_TIME_S)["gravity"].mean(axis=0) > 0
+
+
+def test_sensor_logger_android_accelerometer_plus_gravity_on_their_own_stamps():
+    files = {k: v for k, v in sensor_logger_files("android").items() if "TotalAcceleration" not in k}
+    recording = load_recording_files(files)
+    gravity_time_s = stamps_s(50.0, start_s=0.0, end_s=DURATION_S, seed=3)
+    want = expected_times(expected_times(ACC_TIME_S, GYR_TIME_S), gravity_time_s)
+    assert_matches_truth(recording.sensors["hip"], want, acc_tol=2e-2)  # gravity interpolated from 50 Hz
+
+
+def test_sensor_logger_ios_uncalibrated_accelerometer_in_g():
+    acc = truth(ACC_TIME_S)["acc"]
+    files = {"Gyroscope.csv": sensor_logger_csv(GYR_TIME_S, truth(GYR_TIME_S)["gyr"]),
+             "AccelerometerUncalibrated.csv": sensor_logger_csv(ACC_TIME_S, -acc / G),
+             "Metadata.csv": sensor_logger_metadata("iOS", False)}
+    recording = load_recording(zip_bytes(files), "raw.zip")
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+def test_sensor_logger_loose_csvs_from_a_folder_equal_the_zip():
+    files = sensor_logger_files("android", folder="")
+    from_folder = load_recording_files(files)
+    from_zip = load_recording(zip_bytes(files), "x.zip")
+    np.testing.assert_array_equal(from_folder.sensors["hip"].acc_mps2, from_zip.sensors["hip"].acc_mps2)
+
+
+def test_sensor_logger_json_export_with_string_numbers():
+    acc, gyr = truth(ACC_TIME_S)["acc"], truth(GYR_TIME_S)["gyr"]
+    records = [{"sensor": "Metadata", "platform": "android"}]
+    for name, time_s, values in (("TotalAcceleration", ACC_TIME_S, acc), ("Gyroscope", GYR_TIME_S, gyr)):
+        records += [{"sensor": name, "time": str(t), "seconds_elapsed": "0", "z": str(float(z)), "y": str(float(y)),
+                     "x": str(float(x))} for t, (x, y, z) in zip(to_ns(time_s), values)]
+    recording = load_recording(json.dumps(records).encode(), "export.json")
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+def test_sensor_logger_push_android_in_any_order_with_a_repeated_message():
+    messages = push_messages({"totalacceleration": (ACC_TIME_S, truth(ACC_TIME_S)["acc"]),
+                              "gyroscope": (GYR_TIME_S, truth(GYR_TIME_S)["gyr"]),
+                              "location": (ACC_TIME_S[:3], np.zeros((3, 3)))})
+    shuffled = messages[::-1] + [messages[4]]
+    recording = read_sensor_logger_push([json.dumps(m) for m in shuffled])
+    assert recording.metadata["session"] == "s-1"
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+    saved = load_recording(json.dumps(messages).encode(), "push.json")  # a saved list of messages
+    np.testing.assert_array_equal(saved.sensors["hip"].acc_mps2, recording.sensors["hip"].acc_mps2)
+
+
+def test_sensor_logger_push_ios_needs_the_platform():
+    t = truth(ACC_TIME_S)
+    messages = push_messages({"accelerometer": (ACC_TIME_S, -t["linear"]), "gravity": (ACC_TIME_S, -t["gravity"]),
+                              "gyroscope": (GYR_TIME_S, truth(GYR_TIME_S)["gyr"])})
+    with pytest.raises(RecordingError, match="platform is unknown"):
+        read_sensor_logger_push(messages)
+    with pytest.raises(RecordingError, match="platform is unknown"):
+        load_recording(json.dumps(messages).encode(), "push.json")  # a saved list of messages
+    recording = read_sensor_logger_push(messages, platform="ios", sensor="back")
+    assert_matches_truth(recording.sensors["back"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+# ------------------------------------------------------------------------------------------------------ phyphox
+
+
+@pytest.mark.parametrize(("separator", "decimal"), PHYPHOX_VARIANTS)
+def test_phyphox_zip_variants_match_truth_on_unix_time(separator, decimal):
+    files = phyphox_zip_files(separator=separator, decimal=decimal)
+    recording = load_recording(zip_bytes(files), "Acceleration 2023-11-14.zip")
+    assert recording.metadata["source"] == "phyphox"
+    assert recording.metadata["hip_device"] == "Pixel 7"
+    # phyphox writes 10 significant digits: time (s) ~ 1e1 → 1e-8 s; values ~ 1e1 → 1e-8
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+def test_phyphox_time_mapping_honours_a_pause():
+    """After a pause the experiment clock continues where it stopped; system time jumps (meta/time.csv)."""
+    files = phyphox_zip_files()
+    pause_exp_s, resume_unix_s = 6.0, T0_S + 0.02 + 6.0 + 30.0
+    files["meta/time.csv"] += (f'"PAUSE",{java_number(pause_exp_s, ".")},{T0_S + 6.02:.3f},"x"\n'
+                               f'"START",{java_number(pause_exp_s, ".")},{resume_unix_s:.3f},"x"\n').encode()
+    stream = load_recording(zip_bytes(files), "p.zip").sensors["hip"]
+    after = stream.time_s > T0_S + 20
+    assert after.any() and (stream.time_s[~after] < T0_S + 6.03).all()
+    # the gap: 30 s of pause plus the accelerometer samples with no gyroscope sample on both sides
+    assert np.diff(stream.time_s).max() == pytest.approx(30.0, abs=0.05)
+
+
+def test_phyphox_other_sets_in_the_zip_are_not_read():
+    files = {**phyphox_zip_files(), "Location.csv": b'"Time (s)","Latitude (\xc2\xb0)"\n0.0E0,n/a\n'}
+    recording = load_recording(zip_bytes(files), "p.zip")
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+def test_phyphox_single_set_with_two_time_columns_and_nan_padding():
+    """One custom set holding both sensors (each after its own Time column), exported alone as one CSV."""
+    columns = {**phyphox_columns(ACC_TIME_S, truth(ACC_TIME_S)["acc"], "acc", T0_S),
+               "Absolute acceleration (m/s^2)": np.linalg.norm(truth(ACC_TIME_S)["acc"], axis=1)}
+    gyro = phyphox_columns(GYR_TIME_S, truth(GYR_TIME_S)["gyr"], "gyr", T0_S)
+    data = phyphox_csv({**columns, "Time (s) ": gyro["Time (s)"],
+                        **{k: v for k, v in gyro.items() if k != "Time (s)"}}, separator=";", decimal=",")
+    recording = load_recording(data, "Raw Data.csv", sensor="back")
+    assert "experiment time" in recording.metadata["time_base"]
+    stream = recording.sensors["back"]
+    np.testing.assert_allclose(stream.time_s + T0_S, expected_times(ACC_TIME_S, GYR_TIME_S), atol=1e-6)
+    np.testing.assert_allclose(stream.acc_mps2, truth(stream.time_s + T0_S)["acc"], atol=1e-4)
+    np.testing.assert_allclose(stream.gyr_radps, truth(stream.time_s + T0_S)["gyr"], atol=2e-4)
+
+
+# ---------------------------------------------------------------------------------------- merging and gaps
+
+
+def test_merge_never_bridges_a_gyroscope_gap_and_keeps_accelerometer_gaps():
+    acc_time_s = np.delete(np.arange(0.0, 4.0, 0.01), np.s_[250:300])  # 0.51 s accelerometer gap at 2.5 s
+    gyr_time_s = np.delete(np.arange(0.003, 3.9, 0.01), np.s_[100:130])  # 0.31 s gyroscope gap at ~1.0 s
+    gyr = np.column_stack([gyr_time_s, -gyr_time_s, 2 * gyr_time_s])
+    stream = merge_onto_accelerometer(acc_time_s, np.ones((acc_time_s.size, 3)), gyr_time_s, gyr)
+    gap_lo, gap_hi = gyr_time_s[99], gyr_time_s[100]
+    assert not ((stream.time_s > gap_lo) & (stream.time_s < gap_hi)).any()
+    assert not ((stream.time_s > 2.495) & (stream.time_s < 2.995)).any()
+    assert stream.time_s[0] >= gyr_time_s[0] and stream.time_s[-1] <= gyr_time_s[-1]
+    np.testing.assert_allclose(stream.gyr_radps[:, 0], stream.time_s, atol=1e-12)  # linear: exact
+    kept = np.isin(acc_time_s, stream.time_s)
+    assert (~kept).sum() == 31 + 1 + 10  # 31 in the gyro gap, 1 before its first sample, 10 after its last
+
+
+def test_merge_interpolates_across_gaps_up_to_the_limit_only():
+    gyr_time_s = np.array([0.0, MAX_GAP_S, 2 * MAX_GAP_S + 1e-6])
+    acc_time_s = np.array([0.05, 0.15])
+    stream = merge_onto_accelerometer(acc_time_s, np.zeros((2, 3)), gyr_time_s, np.zeros((3, 3)))
+    np.testing.assert_array_equal(stream.time_s, [0.05])
+
+
+def test_two_phones_pair_as_back_and_hip_on_unix_time(tmp_path):
+    back = load_recording(zip_bytes(phyphox_zip_files()), "back.zip", sensor="back")
+    hip_times = stamps_s(100.0, start_s=3.0, end_s=20.0, seed=5)
+    hip = load_recording(zip_bytes(sensor_logger_files("android", acc_time_s=hip_times,
+                                                       gyr_time_s=hip_times + 0.004)), "hip.zip")
+    both = combine_placements(back=back, hip=hip)
+    assert both.sensor_names == ("back", "hip")
+    assert both.metadata["source"].startswith("back: phyphox; hip: Sensor Logger")
+    write_recording(both, tmp_path / "both.csv")
+    again = read_recording(tmp_path / "both.csv")
+    for name in ("back", "hip"):
+        np.testing.assert_allclose(again.sensors[name].time_s, both.sensors[name].time_s, atol=1e-6)
+        np.testing.assert_allclose(again.sensors[name].acc_mps2, truth(again.sensors[name].time_s)["acc"],
+                                   atol=2e-4)
+    late = load_recording(zip_bytes(sensor_logger_files("android", acc_time_s=hip_times + 60,
+                                                        gyr_time_s=hip_times + 60)), "late.zip")
+    with pytest.raises(RecordingError, match="do not overlap in time"):
+        combine_placements(back=back, hip=late)
+
+
+def test_canonical_csv_is_delegated(tmp_path):
+    stream = SensorStream(time_s=np.array([0.0, 0.01]), acc_mps2=np.array([[0, 0, 9.81], [0, 0.1, 9.8]]),
+                          gyr_radps=np.zeros((2, 3)))
+    write_recording(Recording(sensors={"back": stream}, metadata={"synthetic": "true"}), tmp_path / "r.csv")
+    recording = load_recording((tmp_path / "r.csv").read_bytes(), "r.csv", sensor="hip")
+    assert recording.sensor_names == ("back",) and recording.metadata["synthetic"] == "true"
+
+
+# ---------------------------------------------------------------------------------------------- malformed
+
+
+def _without(files: dict[str, bytes], word: str) -> dict[str, bytes]:
+    return {k: v for k, v in files.items() if word not in k}
+
+
+def _replace_cell(files: dict[str, bytes], name: str, line_no: int, column: int, text: str) -> dict[str, bytes]:
+    lines = files[name].decode().split("\n")
+    cells = lines[line_no - 1].split(",")
+    cells[column] = text
+    lines[line_no - 1] = ",".join(cells)
+    return {**files, name: "\n".join(lines).encode()}
+
+
+SL = sensor_logger_files("android", folder="")
+PX = phyphox_zip_files()
+MALFORMED = {
+    "sensor logger without gyroscope": (zip_bytes(_without(SL, "Gyroscope")), "a.zip",
+                                        "no gyroscope samples (Gyroscope.csv is missing or empty"),
+    "non-numeric cell": (zip_bytes(_replace_cell(SL, "Gyroscope.csv", 5, 4, "abc")), "a.zip",
+                         "Gyroscope.csv line 5, column x: 'abc' is not a number"),
+    "short row": (zip_bytes(_replace_cell(SL, "Gyroscope.csv", 7, 4, "1,2")), "a.zip",
+                  "Gyroscope.csv line 7: expected 5 columns (time, seconds_elapsed, z, y, x), found 6"),
+    "empty member": (zip_bytes({**SL, "Gyroscope.csv": b""}), "a.zip", "Gyroscope.csv: empty file"),
+    "header only": (zip_bytes({**SL, "Gyroscope.csv": b"time,seconds_elapsed,z,y,x\n"}), "a.zip",
+                    "Gyroscope.csv: header but no samples"),
+    "two recordings in one zip": (zip_bytes({**SL, **sensor_logger_files("android")}), "a.zip",
+                                  "Sensor Logger export: more than one"),
+    "empty upload": (b"", "a.zip", "a.zip: empty file"),
+    "truncated zip": (zip_bytes(SL)[:3000], "a.zip", "a.zip: not a readable zip archive (truncated or damaged"),
+    "linear only, android": (zip_bytes(_without(_without(SL, "Gravity"), "Total")), "a.zip",
+                             "Accelerometer holds acceleration without gravity"),
+    "ios without metadata": (zip_bytes(_without(sensor_logger_files("iOS", folder=""), "Metadata")), "a.zip",
+                             "has opposite signs on iOS and Android and the platform is unknown"),
+    "sensor logger: one file": (SL["Gyroscope.csv"], "Gyroscope.csv", "no acceleration samples"),
+    "phyphox without gyroscope": (zip_bytes(_without(PX, "Gyroscope")), "p.zip",
+                                  "phyphox export: no 'Gyroscope x (rad/s)' columns"),
+    "phyphox linear acceleration": (b'"Time (s)","Linear Acceleration x (m/s^2)"\n1.0E0,2.0E0\n', "Raw Data.csv",
+                                    "'Linear Acceleration' has gravity removed"),
+    "phyphox empty gyroscope set": (zip_bytes({**PX, "Gyroscope.csv": b""}), "p.zip", "Gyroscope.csv: empty file"),
+    "phyphox bad cell": (zip_bytes({**PX, "Gyroscope.csv": PX["Gyroscope.csv"]
+                                    .replace(b"\n", b"\n1.0E0,x,2.0E0,3.0E0\n", 1)}), "p.zip",
+                         "Gyroscope.csv line 2, column Gyroscope x (rad/s): 'x' is not a number"),
+    "phyphox gyroscope csv alone": (PX["Gyroscope.csv"], "Gyroscope.csv",
+                                    "phyphox export: no 'Acceleration x (m/s^2)' columns"),
+    "unknown csv": (b"a,b,c\n1,2,3\n", "data.csv", f"data.csv: unrecognised format; supported: {SUPPORTED_FORMATS}"),
+    "unknown binary": (bytes(range(256)), "blob.bin", "blob.bin: unrecognised format"),
+    "unknown json": (b'{"hello": 1}', "x.json", "x.json: unrecognised JSON; supported:"),
+    "broken json": (b'{"payload": [', "x.json", "x.json: not valid JSON"),
+    "push item without values": (b'{"payload": [{"name": "gyroscope", "time": 1}]}', "p.json",
+                                 "push message 0 (messageId ?), payload[0] (gyroscope): 'values' is missing"),
+    "not utf-8": (b"time,seconds_elapsed,z,y,x\n1,0,\xff\xfe,0,0\n", "Gyroscope.csv", "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_inputs_raise_one_line_errors(case):
+    data, name, message = MALFORMED[case]
+    with pytest.raises(RecordingError) as caught:
+        load_recording(data, name)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert message in text
+
+
+def test_phyphox_nan_inside_a_column_is_an_error():
+    lines = PX["Gyroscope.csv"].decode().split("\n")
+    lines[10] = "NaN,NaN,NaN,NaN"
+    with pytest.raises(RecordingError, match=r"Gyroscope.csv: missing or non-finite gyroscope value in data row 10"):
+        load_recording(zip_bytes({**PX, "Gyroscope.csv": "\n".join(lines).encode()}), "p.zip")
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
+
+
+def run_cli(monkeypatch, argv: list[str]) -> int:
+    import server.cli
+
+    monkeypatch.setattr(server.cli, "_COMMAND_MODULES", ("firmware_bridge.cli_import",))
+    return server.cli.main(argv)
+
+
+def test_cli_imports_a_folder_and_a_second_phone(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "sensor-logger"
+    for name, data in sensor_logger_files("android", folder="").items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (tmp_path / "back.zip").write_bytes(zip_bytes(phyphox_zip_files()))
+    assert run_cli(monkeypatch, ["import", str(folder)]) == 0
+    hip_only = read_recording(tmp_path / "sensor-logger.hinge.csv")
+    assert hip_only.sensor_names == ("hip",)
+    assert "wrote" in capsys.readouterr().out
+    out = tmp_path / "pair.csv"
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "back.zip"), "--sensor", "back", "--second", str(folder),
+                                 "-o", str(out)]) == 0
+    pair = read_recording(out)
+    assert pair.sensor_names == ("back", "hip")
+    assert_matches_truth(pair.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4,
+                         gyr_tol=3e-4)
+
+
+def test_cli_reports_errors_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken.zip").write_bytes(zip_bytes(SL)[:2000])
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "broken.zip")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hinge import: broken.zip: not a readable zip archive")
+    assert run_cli(monkeypatch, ["import", str(tmp_path / "missing.zip")]) == 2
+    assert "missing.zip: no such file" in capsys.readouterr().err
