@@ -33,12 +33,13 @@ def get_store(request: Request) -> SessionStore:
 
 Store = Annotated[SessionStore, Depends(get_store)]
 
-# the thresholds the analysis accepts, each optional here: a missing one keeps its current (or default) value
+# the thresholds the analysis accepts (it checks their range), each optional here: a missing one keeps its
+# current (or default) value
 ThresholdsIn = create_model(
     "ThresholdsIn",
     __config__=ConfigDict(extra="forbid"),
     **{
-        f.name: (float | None, Field(default=None, gt=0, le=180, description=f"degrees (default {f.default})"))
+        f.name: (float | None, Field(default=None, description=f"degrees (default {f.default})"))
         for f in dataclasses.fields(Thresholds)
     },
 )

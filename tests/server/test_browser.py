@@ -135,7 +135,7 @@ def test_edit_reanalyse_and_delete(server, page, simulated, tmp_path):
     assert page.inner_text("#session-name") == "<b>Heavy</b> RDL"
     assert api(server, f"/api/sessions/{session_id}")["load_kg"] == 100
 
-    page.fill("#reanalyse-form input[name=back_rounding_deg]", "90")
+    page.fill("#reanalyse-form input[name=back_rounding_deg]", "85")
     with page.expect_navigation():
         page.click("#reanalyse-form button[type=submit]")
     page.wait_for_selector("body[data-plots-ready=true]")
