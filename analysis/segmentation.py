@@ -41,6 +41,7 @@ class RepSegmenter:
     top_tolerance_deg: float = 2.0
     still_speed_deg_s: float = 4.0
     lean_back_min_deg: float = 3.0
+    lean_back_window_s: float = 2.0
     plateau_tolerance_deg: float = 1.5
     plateau_speed_deg_s: float = 6.0
 
@@ -62,7 +63,7 @@ class RepSegmenter:
             left_top = left_limit + int(np.argmin(smooth[left_limit:peak + 1]))
             right_top = peak + int(np.argmin(smooth[peak:right_limit + 1]))
             start = self._start(smooth, speed, left_top, peak)
-            end = self._end(smooth, speed, peak, right_top)
+            end = self._end(smooth, speed, peak, right_top, rate_hz=rate_hz)
             plateau = self._plateau(smooth, speed, peak, start, end)
             partial = (smooth[left_top] > self.min_peak_deg / 2 and left_top == left_limit == 0) or (
                 smooth[right_top] > self.min_peak_deg / 2 and right_top == right_limit == smooth.size - 1)
@@ -70,23 +71,23 @@ class RepSegmenter:
         return reps
 
     def _start(self, smooth, speed, top: int, peak: int) -> int:
-        level = smooth[top] + self.top_tolerance_deg
+        level = max(smooth[top], 0.0) + self.top_tolerance_deg  # a lean-back or walking dip is not the top
         above = np.flatnonzero(smooth[top:peak + 1] <= level)
         crossing = top + int(above[-1]) if above.size else top
         still = np.flatnonzero(np.abs(speed[top:crossing + 1]) < self.still_speed_deg_s)
         return top + int(still[-1]) if still.size else crossing
 
-    def _end(self, smooth, speed, peak: int, top: int) -> int:
-        window = smooth[peak:top + 1]
-        if smooth[top] < -self.lean_back_min_deg:  # lean-back: back up through standing after the minimum
-            after = np.flatnonzero(smooth[top:] >= -self.top_tolerance_deg / 2)
-            crossing = top + int(after[0]) if after.size else top
-            limit = min(smooth.size - 1, crossing + (crossing - peak))
-        else:
-            level = max(smooth[top], 0.0) + self.top_tolerance_deg
-            below = np.flatnonzero(window <= level)
-            crossing = peak + int(below[0]) if below.size else top
-            limit = top
+    def _end(self, smooth, speed, peak: int, top: int, *, rate_hz: float) -> int:
+        level = max(smooth[top], 0.0) + self.top_tolerance_deg
+        below = np.flatnonzero(smooth[peak:top + 1] <= level)
+        crossing = peak + int(below[0]) if below.size else top
+        limit = top
+        # a lean-back is the dip right after the lockout, not a later one (walking, sitting down)
+        dip_end = min(top, crossing + int(self.lean_back_window_s * rate_hz))
+        dip = crossing + int(np.argmin(smooth[crossing:dip_end + 1]))
+        if smooth[dip] < -self.lean_back_min_deg:  # back up through standing after the dip
+            after = np.flatnonzero(smooth[dip:top + 1] >= -self.top_tolerance_deg / 2)
+            crossing = dip + int(after[0]) if after.size else dip
         still = np.flatnonzero(np.abs(speed[crossing:limit + 1]) < self.still_speed_deg_s)
         return crossing + int(still[0]) if still.size else crossing
 

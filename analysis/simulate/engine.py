@@ -117,10 +117,13 @@ def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str,
             set_marks[-1].block_end = tl.sample_count
             marks.extend(set_marks)
     channels = tl.channels()
-    for begin, end, sway in sway_spans:  # postural sway while standing
+    for begin, end, sway in sway_spans:  # postural sway while standing, faded in and out (no steps)
         n = end - begin
-        channels["pelvis_pitch_deg"][begin:end] += smooth_noise(rng, n, rate_hz=plan.truth_rate_hz, cutoff_hz=0.4, amplitude=sway)
-        channels["spine_flex_deg"][begin:end] += smooth_noise(rng, n, rate_hz=plan.truth_rate_hz, cutoff_hz=0.4, amplitude=sway / 2)
+        fade = np.clip(np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.5 * plan.truth_rate_hz), 0.0, 1.0)
+        taper = np.sin(0.5 * np.pi * fade) ** 2
+        for channel, amplitude in (("pelvis_pitch_deg", sway), ("spine_flex_deg", sway / 2)):
+            channels[channel][begin:end] += taper * smooth_noise(rng, n, rate_hz=plan.truth_rate_hz, cutoff_hz=0.4,
+                                                                 amplitude=amplitude)
     return channels, marks, set_index
 
 
