@@ -9,7 +9,7 @@
   const height = 260;
   const plot = new uPlot({
     width: element.clientWidth, height,
-    scales: {x: {time: true}},
+    scales: {x: {time: true}, y: {range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1]}},
     axes: [{}, {label: `${data.label} (${data.unit})`}],
     series: [
       {label: "date"},
