@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -21,7 +20,6 @@ from .settings import Settings
 from .storage import SessionNotFound, SessionStore
 from .templating import templates
 
-log = logging.getLogger("hinge.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 

@@ -70,7 +70,7 @@ def session_list(
 ) -> HTMLResponse:
     sessions = sorted(store.sessions(), key=SORT_KEYS[sort], reverse=order == "desc")
     return templates.TemplateResponse(
-        request, "sessions.html", {"sessions": sessions, "sort": sort, "order": order, "sort_keys": SORT_KEYS}
+        request, "sessions.html", {"sessions": sessions, "sort": sort, "order": order}
     )
 
 
@@ -85,8 +85,7 @@ def session_report(request: Request, store: Store, session_id: int) -> HTMLRespo
     return templates.TemplateResponse(
         request,
         "report.html",
-        {"session": session, "report": report, "rows": rows, "columns": REP_COLUMNS,
-         "warn_fraction": WARN_FRACTION, "rated": RATED_METRICS},
+        {"session": session, "report": report, "rows": rows, "columns": REP_COLUMNS, "warn_fraction": WARN_FRACTION},
     )
 
 

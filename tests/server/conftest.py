@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,11 +82,6 @@ class LiveServer:
     """``hinge serve`` in a subprocess on a free localhost port; ``url`` once it answers."""
 
     def __init__(self, data_dir: Path, demo_dir: Path | None) -> None:
-        import os
-        import socket
-        import subprocess
-        import sys
-
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -91,10 +93,6 @@ class LiveServer:
         )
 
     def wait_until_up(self, attempts: int = 240) -> None:
-        import time
-        import urllib.error
-        import urllib.request
-
         for _ in range(attempts):
             if self.process.poll() is not None:
                 raise RuntimeError(f"hinge serve exited:\n{self.process.communicate()[0]}")
