@@ -18,6 +18,7 @@ from .segmentation import RepBounds
 FLAGS: tuple[str, ...] = ("back_rounding", "lean_back", "incomplete_lockout")
 LAST_REP_LEAN_WINDOW_S = 2.0
 METRIC_CUTOFF_HZ = 8.0
+TRAVEL_MARGIN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,11 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
         lean = max(0.0, -float(np.min(trunk[b.bottom:lean_end]))) if trunk is not None else None
         top_after = float(np.min(primary[b.bottom:next_start])) if next_start is not None else None
         start_s, end_s = float(t[b.start]), float(t[b.end])
-        hip_drop = hip.drop_m(start_s, end_s) if hip is not None else None
-        back_drop = back.drop_m(start_s, end_s) if back is not None else None
+        # integrate from the quiet top before to the quiet top after (boundaries may sit inside the motion)
+        quiet_before = max(start_s - TRAVEL_MARGIN_S, float(t[bounds[i - 1].end]) if i else -np.inf)
+        quiet_after = min(end_s + TRAVEL_MARGIN_S, float(t[bounds[i + 1].start]) if i + 1 < len(bounds) else np.inf)
+        hip_drop = hip.drop_m(quiet_before, quiet_after) if hip is not None else None
+        back_drop = back.drop_m(quiet_before, quiet_after) if back is not None else None
         flags = []
         if rounding is not None and rounding >= thresholds.back_rounding_deg:
             flags.append("back_rounding")

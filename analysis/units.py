@@ -46,6 +46,11 @@ def decide_units(recording: Recording, *, acc_unit: str, gyr_unit: str) -> UnitD
         else:
             raise RecordingError(f"accelerations have a median magnitude of {median:.2f}, which is neither m/s² "
                                  "(about 9.8) nor g (about 1); pass --acc-unit m/s2 or --acc-unit g")
+    else:
+        median = float(np.median(np.linalg.norm(acc, axis=1))) * ACC_UNITS[acc_unit]
+        if not 7.0 <= median <= 13.0:
+            raise RecordingError(f"read as {acc_unit}, accelerations have a median magnitude of {median:.1f} m/s² "
+                                 "instead of about 9.8; check --acc-unit")
     if gyr_unit == "auto":
         fast = float(np.percentile(np.linalg.norm(gyr, axis=1), 99.5))
         if fast > MAX_PLAUSIBLE_RADPS:

@@ -133,17 +133,25 @@ def _demo(family: str, *, names=("back", "hip")):
     return plan
 
 
-PRESETS: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
+DEMOS: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
     "clean": _demo("rdl_clean"),
     "rounding": _demo("rounding"),
     "lean_back": _demo("lean_back"),
     "back_only": _demo("back_only", names=("back",)),
-    **FAMILIES,
 }
+PRESETS = {**FAMILIES, **DEMOS}  # the demos' 100 Hz sensors win where a family has the same name
+
+
+def simulate_family(family: str, *, seed: int) -> Simulation:
+    """Simulate one session of an accuracy-corpus family (see :data:`FAMILIES`)."""
+    if family not in FAMILIES:
+        raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    return simulate(FAMILIES[family](np.random.default_rng(seed)), seed=seed)
 
 
 def simulate_preset(name: str, *, seed: int) -> Simulation:
-    """Simulate a named preset: the demo sets (``clean``, ``rounding``, ``lean_back``, ``back_only``) or a family."""
+    """Simulate a named preset: a demo set (``clean``, ``rounding``, ``lean_back``, ``back_only``: 100 Hz
+    sensors) or any other corpus family."""
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return simulate(PRESETS[name](np.random.default_rng(seed)), seed=seed)
