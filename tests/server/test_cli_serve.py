@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 from server.cli import build_parser
+from server.settings import DEMO_RECORDINGS_DIR
 
 
 def test_serve_defaults():
@@ -13,17 +14,19 @@ def test_serve_defaults():
     assert (args.host, args.port, args.data_dir) == ("127.0.0.1", 8000, None)
 
 
-def test_serve_imports_demos_and_prints_its_url(live_server, tmp_path, simulated):
-    demo_dir = tmp_path / "demos"
-    demo_dir.mkdir()
-    (demo_dir / "demo-clean.csv").write_bytes(simulated("clean"))
-    server = live_server(demo_dir=demo_dir)
+def test_serve_imports_the_demo_recordings_and_prints_its_url(live_server, tmp_path):
+    """What a new user sees: the shipped demo recordings as sessions, at the URL the command printed."""
+    demos = sorted(DEMO_RECORDINGS_DIR.glob("*.csv"))
+    assert demos, "recordings/ should hold the demo recordings"
+    server = live_server(demo_dir=DEMO_RECORDINGS_DIR)
     with urllib.request.urlopen(server.url) as response:
         page = response.read().decode()
     with urllib.request.urlopen(f"{server.url}api/sessions") as response:
         sessions = json.load(response)
     output = server.stop()
-    assert [s["name"] for s in sessions] == ["demo-clean"]
-    assert "demo-clean</a>" in page
+    assert sorted(s["name"] for s in sessions) == [path.stem for path in demos]
+    assert all(s["summary"]["rep_count"] > 0 for s in sessions)
+    for path in demos:
+        assert f"{path.stem}</a>" in page
     assert f"hinge: open {server.url}" in output
     assert (tmp_path / "live-data" / "hinge.sqlite3").is_file()
