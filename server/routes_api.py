@@ -6,15 +6,17 @@ import csv
 import dataclasses
 import io
 import json
+import mimetypes
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from analysis.metrics import Thresholds
+from analysis.recording import SENSOR_NAMES
 
 from .sessions import create_session, reanalyse_session
 from .storage import SessionStore, StoredSession
@@ -59,6 +61,7 @@ class SessionSummary(BaseModel):
     load_kg: float | None
     notes: str
     filename: str = Field(description="name of the uploaded file")
+    placement: str = Field(description="where a single phone was worn (for a phone app's export)")
     created_at: datetime
     thresholds: dict[str, float]
     summary: dict[str, Any] = Field(description="the report's `summary` (hinge-report/1)")
@@ -105,18 +108,20 @@ def to_session(session: StoredSession) -> dict[str, Any]:
 )
 def upload_session(
     store: Store,
-    file: Annotated[UploadFile, File(description="a hinge-recording/1 CSV file")],
+    file: Annotated[UploadFile, File(description="a hinge-recording/1 CSV, or a Sensor Logger or phyphox export")],
+    placement: Annotated[Literal[SENSOR_NAMES], Form(  # type: ignore[valid-type]
+        description="where the phone was worn, for a phone app's export (hinge-recording/1 names its sensors)")] = "hip",
     name: Annotated[str | None, Form(max_length=NAME_MAX_CHARS)] = None,
     exercise: Annotated[str, Form(max_length=EXERCISE_MAX_CHARS)] = "",
     load_kg: Annotated[float | None, Form(ge=0, le=MAX_LOAD_KG)] = None,
     notes: Annotated[str, Form(max_length=NOTES_MAX_CHARS)] = "",
     thresholds: Annotated[str | None, Form(description='JSON object, e.g. {"back_rounding_deg": 15}')] = None,
 ) -> dict[str, Any]:
-    """Analyse the recording; on success store the raw file and the report. Nothing is stored on error."""
+    """Import and analyse the upload; on success store it as received with its report. Nothing is stored on error."""
     chosen = _parse_thresholds(thresholds)
     session = create_session(
-        store, file.file.read(), filename=_safe_filename(file.filename), name=name or None, exercise=exercise,
-        load_kg=load_kg, notes=notes, thresholds=chosen,
+        store, file.file.read(), filename=_safe_filename(file.filename), placement=placement, name=name or None,
+        exercise=exercise, load_kg=load_kg, notes=notes, thresholds=chosen,
     )
     return to_session(session)
 
@@ -157,10 +162,11 @@ def reanalyse(store: Store, session_id: int, thresholds: ThresholdsIn) -> dict[s
 
 
 @router.get("/sessions/{session_id}/recording", response_class=FileResponse, responses=_ERRORS,
-            summary="Download the raw recording as uploaded")
+            summary="Download the recording as uploaded")
 def download_recording(store: Store, session_id: int) -> FileResponse:
     session = store.get(session_id)
-    return FileResponse(store.recording_path(session.id), media_type="text/csv", filename=session.filename)
+    media_type = mimetypes.guess_type(session.filename)[0] or "application/octet-stream"
+    return FileResponse(store.recording_path(session.id), media_type=media_type, filename=session.filename)
 
 
 @router.get("/sessions/{session_id}/report.json", responses=_ERRORS, summary="Download the report (hinge-report/1)")

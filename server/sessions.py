@@ -1,6 +1,7 @@
-"""Recording → stored session: analyse with :mod:`analysis` and keep the raw file, the report and its plot series.
+"""Upload → stored session: import (``firmware_bridge.importers``), analyse (:mod:`analysis`), and keep the upload
+as received, the report and its plot series.
 
-The only place the server calls the analysis; routes and the demo import go through here.
+The only place the server calls the importers and the analysis; routes and the demo import go through here.
 """
 
 from __future__ import annotations
@@ -29,17 +30,21 @@ def default_thresholds() -> dict[str, float]:
     return dataclasses.asdict(Thresholds())
 
 
-def analyse(content: bytes, thresholds: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (hinge-report/1 without series, its plot series) for a recording's bytes.
+def analyse(
+    content: bytes, *, filename: str, placement: str, thresholds: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (hinge-report/1 without series, its plot series) for an upload's bytes.
 
-    Raises :class:`analysis.errors.HingeError` (one-line message) for a malformed or unanalysable recording.
+    ``content`` is a ``hinge-recording/1`` CSV or a phone app's export (see ``firmware_bridge.importers``);
+    ``placement`` says where a single phone was worn. Raises :class:`analysis.errors.HingeError` (one-line
+    message) for an unsupported, malformed or unanalysable upload.
     """
     from analysis.metrics import Thresholds
     from analysis.pipeline import AnalysisOptions, analyze
-    from analysis.recording_format import read_recording
     from analysis.report import build_report
+    from firmware_bridge.importers import load_recording
 
-    recording = read_recording(content)
+    recording = load_recording(content, filename, sensor=placement)
     result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
     report = build_report(result, include_series=True)
     series = {name: _json_list(values) for name, values in report.pop("series").items()}
@@ -58,6 +63,7 @@ def create_session(
     content: bytes,
     *,
     filename: str,
+    placement: str = "hip",
     name: str | None = None,
     exercise: str = "",
     load_kg: float | None = None,
@@ -66,13 +72,14 @@ def create_session(
 ) -> StoredSession:
     """Analyse ``content`` and store it; nothing is stored when the analysis raises."""
     thresholds = {**default_thresholds(), **(thresholds or {})}
-    report, series = analyse(content, thresholds)
+    report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds)
     now = datetime.now(timezone.utc)
     start_time_s = float(report["recording"]["start_time_s"])
     date = datetime.fromtimestamp(start_time_s, timezone.utc) if start_time_s >= _UNIX_TIME_FROM_S else now
     return store.create(
         recording=content,
         filename=filename,
+        placement=placement,
         name=name or Path(filename).stem or "session",
         date=date.isoformat(timespec="seconds"),
         exercise=exercise,
@@ -86,10 +93,11 @@ def create_session(
 
 
 def reanalyse_session(store: SessionStore, session_id: int, thresholds: dict[str, float]) -> StoredSession:
-    """Analyse the stored raw recording again with ``thresholds`` (missing keys keep the session's values)."""
+    """Analyse the stored upload again with ``thresholds`` (missing keys keep the session's values)."""
     session = store.get(session_id)
     thresholds = {**session.thresholds, **thresholds}
-    report, series = analyse(store.recording_path(session_id).read_bytes(), thresholds)
+    report, series = analyse(store.recording_path(session_id).read_bytes(), filename=session.filename,
+                             placement=session.placement, thresholds=thresholds)
     return store.replace_analysis(session_id, thresholds=thresholds, report=report, series=series)
 
 

@@ -1,4 +1,5 @@
-"""Sessions on disk: one SQLite file ``DATA_DIR/hinge.sqlite3`` plus raw recordings ``DATA_DIR/recordings/<id>.csv``.
+"""Sessions on disk: one SQLite file ``DATA_DIR/hinge.sqlite3`` plus the uploads as received,
+``DATA_DIR/recordings/<id>.upload`` (a ``hinge-recording/1`` CSV or a phone app's export).
 
 A session exists once its database row is committed. Creating one writes the recording file (temp file, fsync,
 ``os.replace``) inside the row's open transaction, so a crash at any point leaves either the whole session or no
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     exercise    TEXT NOT NULL DEFAULT '',
     load_kg     REAL,
     notes       TEXT NOT NULL DEFAULT '',
-    filename    TEXT NOT NULL,              -- name of the uploaded file, for display only
+    filename    TEXT NOT NULL,              -- name of the uploaded file (display, format hints), never a path
+    placement   TEXT NOT NULL,              -- where a single phone was worn: 'hip' or 'back'
     created_at  TEXT NOT NULL,              -- ISO 8601 UTC, when it was stored
     thresholds  TEXT NOT NULL,              -- JSON object passed to analysis.metrics.Thresholds
     report      TEXT NOT NULL,              -- JSON, hinge-report/1 without series
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 EDITABLE_FIELDS = ("name", "date", "exercise", "load_kg", "notes")
-_SUMMARY_COLUMNS = "id, name, date, exercise, load_kg, notes, filename, created_at, thresholds, report"
+_SUMMARY_COLUMNS = "id, name, date, exercise, load_kg, notes, filename, placement, created_at, thresholds, report"
+_UPLOAD_SUFFIX = ".upload"
 
 
 class SessionNotFound(LookupError):
@@ -60,6 +63,7 @@ class StoredSession:
     load_kg: float | None
     notes: str
     filename: str
+    placement: str
     created_at: str
     thresholds: dict[str, float]
     report: dict[str, Any]
@@ -104,7 +108,7 @@ class SessionStore:
         return json.loads(row[0])
 
     def recording_path(self, session_id: object) -> Path:
-        """Path of the session's raw recording (the session must exist)."""
+        """Path of the session's upload as received (the session must exist)."""
         key = self.get(session_id).id
         return self._recording_path(key)
 
@@ -124,6 +128,7 @@ class SessionStore:
         *,
         recording: bytes,
         filename: str,
+        placement: str,
         name: str,
         date: str,
         exercise: str,
@@ -137,10 +142,10 @@ class SessionStore:
         """Store a new session and its raw recording atomically; return it with its new id."""
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT INTO sessions (name, date, exercise, load_kg, notes, filename, created_at, thresholds, "
-                "report, series) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, date, exercise, load_kg, notes, filename, created_at, _dumps(thresholds), _dumps(report),
-                 _dumps(series)),
+                "INSERT INTO sessions (name, date, exercise, load_kg, notes, filename, placement, created_at, "
+                "thresholds, report, series) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, date, exercise, load_kg, notes, filename, placement, created_at, _dumps(thresholds),
+                 _dumps(report), _dumps(series)),
             )
             session_id = int(cursor.lastrowid)
             path = self._recording_path(session_id)
@@ -212,11 +217,11 @@ class SessionStore:
                 db.execute("COMMIT")
 
     def _recording_path(self, key: int) -> Path:
-        return self.recordings_dir / f"{key}.csv"
+        return self.recordings_dir / f"{key}{_UPLOAD_SUFFIX}"
 
     def _remove_orphan_files(self) -> None:
         with closing(self._connect()) as db:
-            known = {f"{row[0]}.csv" for row in db.execute("SELECT id FROM sessions")}
+            known = {f"{row[0]}{_UPLOAD_SUFFIX}" for row in db.execute("SELECT id FROM sessions")}
         for path in self.recordings_dir.iterdir():
             if path.is_file() and path.name not in known:
                 path.unlink(missing_ok=True)
@@ -255,8 +260,8 @@ def _dumps(value: Any) -> str:
 
 
 def _to_session(row: tuple) -> StoredSession:
-    session_id, name, date, exercise, load_kg, notes, filename, created_at, thresholds, report = row
+    session_id, name, date, exercise, load_kg, notes, filename, placement, created_at, thresholds, report = row
     return StoredSession(
         id=session_id, name=name, date=date, exercise=exercise, load_kg=load_kg, notes=notes, filename=filename,
-        created_at=created_at, thresholds=json.loads(thresholds), report=json.loads(report),
+        placement=placement, created_at=created_at, thresholds=json.loads(thresholds), report=json.loads(report),
     )

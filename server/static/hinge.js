@@ -32,14 +32,16 @@ window.hinge = (() => {
     status.textContent = `Analysing ${file.name} …`;
     const form = new FormData();
     form.append("file", file);
+    form.append("placement", document.getElementById("upload-placement").value);
     const response = await fetch("/api/sessions", {method: "POST", body: form});
     if (response.status === 201) {
       const session = await response.json();
       window.location.assign(`/sessions/${session.id}`);
       return;
     }
+    const message = await errorMessage(response);
     status.className = "error-message";
-    status.textContent = `${file.name}: ${await errorMessage(response)}`;
+    status.textContent = message.startsWith(file.name) ? message : `${file.name}: ${message}`;
   }
 
   function setUpUpload() {

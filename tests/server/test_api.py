@@ -24,12 +24,13 @@ def expected_report(content: bytes, **thresholds: float) -> dict:
     return json.loads(json.dumps(build_report(result)))
 
 
-def recording_error(content: bytes) -> str:
+def import_error(content: bytes, filename: str) -> str:
+    """The one-line message the importers give for a file they refuse."""
     from analysis.errors import HingeError
-    from analysis.recording_format import read_recording
+    from firmware_bridge.importers import load_recording
 
     with pytest.raises(HingeError) as raised:
-        read_recording(content)
+        load_recording(content, filename)
     return str(raised.value)
 
 
@@ -66,15 +67,49 @@ BAD_FILES = {
     "not a csv": b"\x89PNG\r\n\x1a\n\x00\x00binary",
     "wrong header": b"t,acc\n1,2\n",
     "bad number": b"time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,back,0,0,9.8,0,0,0\n0.01,back,0,abc,9.8,0,0,0\n",
+    "broken zip": b"PK\x03\x04 not really a zip",
 }
 
 
 @pytest.mark.parametrize("content", BAD_FILES.values(), ids=BAD_FILES.keys())
-def test_a_malformed_file_gets_the_readers_message_and_nothing_is_stored(client, data_dir, content):
+def test_a_bad_file_gets_the_one_line_message_and_nothing_is_stored(client, data_dir, content):
     response = client.post("/api/sessions", files={"file": ("bad.csv", content, "text/csv")})
     assert response.status_code == 422
-    assert response.json() == {"detail": recording_error(content)}
+    assert response.json() == {"detail": import_error(content, "bad.csv")}
+    assert "\n" not in response.json()["detail"]
     assert_nothing_stored(data_dir)
+
+
+def test_the_readers_message_names_line_and_column(client):
+    response = client.post("/api/sessions", files={"file": ("bad.csv", BAD_FILES["bad number"])})
+    assert response.json() == {"detail": "line 3, column acc_y: 'abc' is not a number"}
+
+
+def phyphox_csv(stream) -> bytes:
+    """One sensor's samples as a phyphox set exported alone: each sensor after its own Time column."""
+    header = ['"Time (s)"', *(f'"Acceleration {a} (m/s^2)"' for a in "xyz"),
+              '"Time (s)"', *(f'"Gyroscope {a} (rad/s)"' for a in "xyz")]
+    time_s = stream.time_s - stream.time_s[0]
+    rows = [",".join(f"{v:.9E}" for v in (t, *acc, t, *gyr))
+            for t, acc, gyr in zip(time_s, stream.acc_mps2, stream.gyr_radps)]
+    return ("\n".join([",".join(header), *rows]) + "\n").encode()
+
+
+def test_a_phone_export_is_imported_and_kept_as_uploaded(client, simulated):
+    from analysis.recording_format import read_recording
+
+    content = phyphox_csv(read_recording(simulated("back_only")).sensors["back"])
+    response = client.post("/api/sessions", files={"file": ("Raw Data.csv", content)}, data={"placement": "back"})
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["placement"] == "back"
+    assert list(session["report"]["recording"]["sensors"]) == ["back"]
+    assert session["summary"]["rep_count"] > 0
+    assert client.get(f"/api/sessions/{session['id']}/recording").content == content
+    again = client.post(f"/api/sessions/{session['id']}/reanalyse", json={})
+    assert again.status_code == 200 and again.json()["report"] == session["report"]
+    refused = client.post("/api/sessions", files={"file": ("Raw Data.csv", content)}, data={"placement": "chest"})
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("body.placement: Input should be")
 
 
 @pytest.mark.parametrize(

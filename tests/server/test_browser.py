@@ -116,7 +116,7 @@ def test_drag_and_drop_upload_and_a_bad_file(server, page, simulated):
     }"""
     page.evaluate(drop, ["broken.csv", "time_s,acc\n1,2\n"])
     page.wait_for_selector("#upload-status.error-message")
-    assert page.inner_text("#upload-status").startswith("broken.csv: line 1: expected the header")
+    assert page.inner_text("#upload-status").startswith("broken.csv: unrecognised format; supported: ")
     assert api(server, "/api/sessions") == []
 
     page.evaluate(drop, ["dropped.csv", simulated("clean").decode()])
