@@ -111,6 +111,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         return error_response(request, error.status_code, str(error.detail))
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> Response:
+        # the traceback still reaches the server log (Starlette re-raises after this response)
+        return error_response(request, 500, f"internal error ({type(error).__name__}); see the server log")
+
 
 def _describe(error: dict) -> str:
     """One validation error as 'body.name: String should have at most 200 characters'."""

@@ -6,10 +6,14 @@ import csv
 import io
 import json
 import logging
+import sqlite3
 import urllib.parse
 
 import pytest
+from fastapi.testclient import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from server.storage import SessionStore
 
 
@@ -244,6 +248,17 @@ def test_ids_cannot_reach_outside_the_data_dir(client, upload, path):
     assert response.status_code in (404, 422)
     assert isinstance(response.json()["detail"], str)
     assert b"SQLite" not in response.content and b"root:" not in response.content
+
+
+def test_an_unexpected_failure_is_still_a_json_message(data_dir, monkeypatch):
+    def broken(_store):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(SessionStore, "sessions", broken)
+    with TestClient(create_app(Settings(data_dir=data_dir, demo_dir=None)), raise_server_exceptions=False) as client:
+        response = client.get("/api/sessions")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error (DatabaseError); see the server log"}
 
 
 def test_unknown_api_routes_answer_json(client):
