@@ -128,14 +128,12 @@ class Calibrator:
 
     @staticmethod
     def _mean_up(s: UniformStream, start_s: float, end_s: float) -> np.ndarray:
-        window = (s.time_s >= start_s) & (s.time_s <= end_s)
-        mean = s.acc_mps2[window].mean(axis=0)
+        mean = s.acc_mps2[_window(s.time_s, start_s, end_s)].mean(axis=0)
         return mean / np.linalg.norm(mean)
 
     @staticmethod
     def _sway_deg(s: UniformStream, start_s: float, end_s: float) -> float:
-        window = (s.time_s >= start_s) & (s.time_s <= end_s)
-        acc = s.acc_mps2[window]
+        acc = s.acc_mps2[_window(s.time_s, start_s, end_s)]
         unit = acc / np.linalg.norm(acc, axis=1, keepdims=True)
         mean = unit.mean(axis=0)
         return float(np.degrees(np.arccos(np.clip(unit @ (mean / np.linalg.norm(mean)), -1, 1))).std())
@@ -196,6 +194,11 @@ def sagittal_angle_deg(vertical_s: np.ndarray, up_s: np.ndarray, hinge_s: np.nda
     along = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(forward_s, vertical_s.shape)) / horizontal
     up = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(up_s, vertical_s.shape))
     return np.degrees(np.arctan2(along, up))
+
+
+def _window(time_s: np.ndarray, start_s: float, end_s: float) -> slice:
+    """Index slice of the (sorted) ``time_s`` inside [start_s, end_s]."""
+    return slice(int(np.searchsorted(time_s, start_s, side="left")), int(np.searchsorted(time_s, end_s, side="right")))
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
