@@ -27,14 +27,18 @@ def serve(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}/"
 
+    app = create_app(settings)
+
     class AnnouncingServer(uvicorn.Server):
         """Prints the URL once the demo sessions are in and the socket listens."""
 
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
             if not self.should_exit:
-                print(f"hinge: open {url} (data in {settings.data_dir.resolve()})", flush=True)
+                count = app.state.store.count()
+                print(f"hinge: open {url} ({count} session{'s' * (count != 1)} in {settings.data_dir.resolve()})",
+                      flush=True)
 
-    server = AnnouncingServer(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info"))
+    server = AnnouncingServer(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     server.run()
     return 0 if server.started else 2

@@ -28,5 +28,5 @@ def test_serve_imports_the_demo_recordings_and_prints_its_url(live_server, tmp_p
     assert all(s["summary"]["rep_count"] > 0 for s in sessions)
     for path in demos:
         assert f"{path.stem}</a>" in page
-    assert f"hinge: open {server.url}" in output
+    assert f"hinge: open {server.url} ({len(demos)} sessions in " in output
     assert (tmp_path / "live-data" / "hinge.sqlite3").is_file()
