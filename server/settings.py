@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HINGE_", env_parse_none_str="none")
 
     data_dir: Path = Field(default=Path("data"), description="SQLite database and raw recordings")
-    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="largest accepted request body")
+    # an hour of two sensors at 200 Hz is about 100 MB
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="largest accepted request body")
     demo_dir: Path | None = Field(
         default=DEMO_RECORDINGS_DIR, description="recordings imported on first start with an empty database"
     )

@@ -63,18 +63,26 @@
   window.hinge.track(timePlot, timeElement, timeHeight);
 
   // ------------------------------------------------------------------------------- hinge signature
-  function sliceOf(values, rep) {  // samples in [start_s, end_s)
-    let a = 0;
-    while (a < time.length && time[a] < rep.start_s) a++;
-    let b = a;
-    while (b < time.length && time[b] < rep.end_s) b++;
-    return values.slice(a, b);
+  function firstAtOrAfter(t) {  // binary search in the sorted time axis
+    let low = 0, high = time.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (time[middle] < t) low = middle + 1; else high = middle;
+    }
+    return low;
   }
+  const sliceOf = (values, rep) => values.slice(firstAtOrAfter(rep.start_s), firstAtOrAfter(rep.end_s));
   const signatureElement = document.getElementById("signature-plot");
   if (hasValues(series.trunk_angle_deg) && hasValues(series.pelvis_angle_deg) && reps.length) {
     const curves = reps.map((rep) => [sliceOf(series.pelvis_angle_deg, rep), sliceOf(series.trunk_angle_deg, rep)]);
-    const all = curves.flatMap(([x, y]) => x.concat(y)).filter((v) => v !== null);
-    const low = Math.floor(Math.min(0, ...all) / 10) * 10, high = Math.ceil(Math.max(10, ...all) / 10) * 10;
+    let low = 0, high = 10;  // both axes share one range (a loop: an hour holds too many values to spread)
+    for (const values of curves.flat()) {
+      for (const v of values) {
+        if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+      }
+    }
+    low = Math.floor(low / 10) * 10;
+    high = Math.ceil(high / 10) * 10;
     const diagonal = (u) => {  // trunk = pelvis: no spinal flexion
       const {ctx} = u;
       ctx.save();
