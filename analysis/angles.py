@@ -49,8 +49,12 @@ class AngleSeries:
 
     @property
     def primary_deg(self) -> np.ndarray:
-        """The angle reps are segmented on: trunk, or pelvis when there is no back sensor."""
-        return self.trunk_deg if self.trunk_deg is not None else self.pelvis_deg
+        """The angle reps are segmented on: trunk, or pelvis where there is no back sensor (or it dropped out)."""
+        if self.trunk_deg is None:
+            return self.pelvis_deg
+        if self.pelvis_deg is None:
+            return self.trunk_deg
+        return np.where(np.isnan(self.trunk_deg), self.pelvis_deg, self.trunk_deg)
 
 
 def segment_angles(stream: UniformStream, orientation: Orientation, calibration: SegmentCalibration) -> SegmentAngles:
