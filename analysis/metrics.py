@@ -17,7 +17,7 @@ from .hip_travel import height_change_m, vertical_drop_m
 from .segmentation import RepBounds
 
 FLAGS: tuple[str, ...] = ("back_rounding", "lean_back", "incomplete_lockout")
-LAST_REP_LEAN_WINDOW_S = 2.0
+LEAN_WINDOW_S = 2.0  # a lean-back belongs to the lockout: at most this long after end_s
 METRIC_CUTOFF_HZ = 8.0
 TRAVEL_MARGIN_S = 0.5
 
@@ -138,20 +138,18 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
     for i, b in enumerate(bounds):
         same_set_next = i + 1 < len(bounds) and set_of_rep[i + 1] == set_of_rep[i]
         next_start = bounds[i + 1].start if same_set_next else None
-        if next_start is not None:
-            lean_end = next_start
-        else:
-            lean_end = min(t.size, b.end + int(LAST_REP_LEAN_WINDOW_S * rate) + 1)
-            if i + 1 < len(bounds):
-                lean_end = min(lean_end, bounds[i + 1].start)
+        lean_end = min(t.size, b.end + int(LEAN_WINDOW_S * rate) + 1)
+        if i + 1 < len(bounds):
+            lean_end = min(lean_end, bounds[i + 1].start)
         span = slice(b.start, b.end + 1)
         # a segment whose sensor was not recording during this rep has no values for it
-        trunk = smoothed_trunk if _covers(series.trunk_deg, b.start, lean_end) else None
+        trunk = smoothed_trunk if _covers(series.trunk_deg, b.start, b.end + 1) else None
         pelvis = smoothed_pelvis if _covers(series.pelvis_deg, b.start, b.end + 1) else None
         trunk_peak = float(np.max(trunk[span])) if trunk is not None else None
         pelvis_peak = float(np.max(pelvis[span])) if pelvis is not None else None
         rounding = float(np.max(trunk[span] - pelvis[span])) if trunk is not None and pelvis is not None else None
-        lean = max(0.0, -float(np.min(trunk[b.bottom:lean_end]))) if trunk is not None else None
+        lean = max(0.0, -float(np.nanmin(np.where(np.isnan(series.trunk_deg[b.bottom:lean_end]), np.nan,
+                                                   trunk[b.bottom:lean_end])))) if trunk is not None else None
         top_after = float(np.min(primary[b.bottom:next_start])) if next_start is not None else None
         start_s, end_s = float(t[b.start]), float(t[b.end])
         quiet_before, quiet_after = quiet_window_s(i, bounds, t)
@@ -164,6 +162,8 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
             flags.append("lean_back")
         if top_after is not None and top_after > thresholds.incomplete_lockout_deg:
             flags.append("incomplete_lockout")
+        if b.partial:  # cut off by the recording's start or end: not enough of it to judge
+            flags = []
         hike = series.pelvis_hike_deg if pelvis is not None else None
         heading = series.pelvis_heading_deg if pelvis is not None else None
         reps.append(Rep(

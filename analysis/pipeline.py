@@ -37,6 +37,7 @@ class AnalysisOptions:
     max_interpolated_gap_s: float = 1.0
     max_rest_in_set_s: float = 10.0
     posture_change_m: float = 0.2
+    posture_change_pelvis_deg: float = 8.0
     calibrator: Calibrator = field(default_factory=Calibrator)
     segmenter: RepSegmenter = field(default_factory=RepSegmenter)
     classifier: MovementClassifier = field(default_factory=MovementClassifier)
@@ -93,8 +94,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         for n in streams
     }
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
-    bounds = [b for i, b in enumerate(candidates) if not _changes_posture(i, candidates, series, travel,
-                                                                          options.posture_change_m)]
+    bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
+        i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
@@ -113,12 +114,22 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],
-                     limit_m: float) -> bool:
-    """A rep ends where it started; sitting down, standing up or getting to the floor move the body's height
-    (hip sensor, else back sensor) by far more than ``limit_m`` between the quiet moments around them."""
+                     limit_m: float, pelvis_limit_deg: float) -> bool:
+    """A rep ends where it started. Sitting down, standing up or getting to the floor move the body's height
+    (hip sensor, else back sensor) by more than ``limit_m`` between the moments around them, and with a hip
+    sensor the pelvis also settles at another tilt (sitting tilts it back). Height alone is not trusted when a
+    pelvis angle exists: walking straight into a rep leaves no still moment to integrate from."""
     sensor = travel.get("hip") or travel.get("back")
     before, after = quiet_window_s(i, candidates, series.time_s)
-    return abs(sensor.net_change_m(before, after)) > limit_m
+    if abs(sensor.net_change_m(before, after)) <= limit_m:
+        return False
+    if series.pelvis_deg is None:
+        return True
+    b = candidates[i]
+    half_s = int(0.5 * series.rate_hz)
+    at_start = np.nanmedian(series.pelvis_deg[max(0, b.start - half_s):b.start + 1])
+    at_end = np.nanmedian(series.pelvis_deg[b.end:b.end + half_s + 1])
+    return bool(abs(at_end - at_start) > pelvis_limit_deg)
 
 
 def _consistent_axes(streams: dict[str, UniformStream], axes: str) -> tuple[dict[str, UniformStream], list[str]]:
@@ -175,6 +186,13 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
             "estimated_calibration", "no quiet standing before the first rep: the standing posture was estimated "
             f"from the recording (confidence {calibration.confidence:.2f}); stand still for 2 s before a set for the "
             "most accurate angles"))
+    for name, seg in calibration.segments.items():
+        for anchor in seg.anchors:
+            if anchor.kind == "remount":
+                warnings.append(QualityWarning(
+                    "remounted", f"{name}: the sensor was moved on the body at about {anchor.from_s - origin:.1f} s "
+                    "(re-clipped or knocked); it was calibrated again from the standing that followed",
+                    name, anchor.from_s - origin))
     for name, stream in streams.items():
         warnings.extend(stream_warnings(name, stream.quality, origin_s=origin))
     return warnings

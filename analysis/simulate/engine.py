@@ -19,7 +19,7 @@ from .sensor_model import SampledSensor, sample_sensor
 from .timeline import Timeline, min_jerk, smooth_noise
 
 SEGMENT_OF_SENSOR = {"back": "thorax", "hip": "pelvis"}
-LAST_REP_LEAN_WINDOW_S = 2.0
+LEAN_WINDOW_S = 2.0
 TRUTH_THRESHOLDS = {"back_rounding_deg": 20.0, "lean_back_deg": 8.0, "incomplete_lockout_deg": 12.0}
 
 
@@ -229,10 +229,7 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
 def _rep_truth(index, mk: _RepMarks, t, trunk, pelvis, hike, m_heading, hip_z, plan: SessionPlan) -> dict:
     rate = plan.truth_rate_hz
     span = slice(mk.start, mk.end + 1)
-    if mk.next_start is not None:
-        lean_end = mk.next_start
-    else:
-        lean_end = min(mk.block_end, mk.end + int(LAST_REP_LEAN_WINDOW_S * rate))
+    lean_end = min(mk.next_start if mk.next_start is not None else mk.block_end, mk.end + int(LEAN_WINDOW_S * rate))
     lean = max(0.0, -float(trunk[mk.bottom:lean_end].min()))
     rounding = float((trunk - pelvis)[span].max())
     rep = mk.plan
