@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .storage import SessionStore, StoredSession
 
@@ -46,16 +43,9 @@ def analyse(
 
     recording = load_recording(content, filename, sensor=placement)
     result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
-    report = build_report(result, include_series=True)
-    series = {name: _json_list(values) for name, values in report.pop("series").items()}
+    report = build_report(result, include_series=True)  # series arrive as JSON lists (NaN → null)
+    series = report.pop("series")
     return report, series
-
-
-def _json_list(values) -> list[float | None] | None:
-    """A series as a plain JSON list (arrays become lists, NaN becomes null, 4 decimals are plenty to plot)."""
-    if values is None:
-        return None
-    return [round(v, 4) if math.isfinite(v) else None for v in np.asarray(values, dtype=float).tolist()]
 
 
 def create_session(
