@@ -317,3 +317,19 @@ class MovesenseEmulator(EmulatedWearable):
         timestamp_ms = math.floor(device_sample[0] / self.rate_hz * 1000.0)
         return movesense.encode_data(self._reference, timestamp_ms, self.stream.acc_mps2[index],
                                      np.degrees(self.stream.gyr_radps[index]))
+
+
+EMULATORS: dict[str, type[EmulatedWearable]] = {
+    "hinge-imu": HingeImuEmulator, "witmotion": WitMotionEmulator, "movesense": MovesenseEmulator}
+DEMO_ADDRESSES = {"back": "F0:00:00:00:00:01", "hip": "F0:00:00:00:00:02"}
+_DEMO_NAMES = {"hinge-imu": "HNG-{sensor}", "witmotion": "WT901BLE-{sensor}", "movesense": "Movesense {sensor}"}
+
+
+def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict[str, EmulatedWearable]:
+    """One emulator per sensor of a simulator preset (``clean``, …), at :data:`DEMO_ADDRESSES`."""
+    from analysis.simulate import simulate_preset
+
+    recording = simulate_preset(preset, seed=seed).recording
+    return {sensor: EMULATORS[kind](stream_at_rate(stream, rate_hz), name=_DEMO_NAMES[kind].format(sensor=sensor),
+                                    address=DEMO_ADDRESSES[sensor], seed=seed + i)
+            for i, (sensor, stream) in enumerate(recording.sensors.items())}

@@ -173,6 +173,8 @@ class SensorLink:
                 await self._connection()
             except (BleakError, DeviceError, TimeoutError) as error:
                 self.status.last_error = str(error) or type(error).__name__
+            except OSError as error:  # no adapter, no D-Bus: retrying cannot help
+                raise DeviceError(f"Bluetooth is not available: {error.strerror or error}") from None
             self.status.connected = False
             if self._last_time_s is not None:
                 self._gap_open = True
@@ -183,25 +185,29 @@ class SensorLink:
         dropped = asyncio.Event()
         client = BleakClient(self.address, disconnected_callback=lambda _client: dropped.set(),
                              timeout=self.connect_timeout_s, **self.client_options)
-        async with client:
-            session_type = session_for_services({service.uuid for service in client.services})
-            if session_type is None:
-                raise DeviceError(f"{self.address} offers none of the supported services "
-                                  "(hinge-imu, WitMotion, Movesense)")
-            queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-            session = session_type(client, lambda data: queue.put_nowait((host_time_s(), bytes(data))))
-            self.status.kind = session_type.KIND
-            self.stream_info = await session.start(rate_hz=self.rate_hz)
-            self.status.battery_percent = await session.battery_percent()
-            self.status.reconnects += self._connected_before
-            self._connected_before = self.status.connected = True
-            aligned = _Aligned(session, self.stream_info.rate_hz, self.settle_s)
-            consumer = asyncio.create_task(self._consume(queue, aligned))
-            try:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        aligned: _Aligned | None = None
+        consumer: asyncio.Task | None = None
+        try:
+            async with client:
+                session_type = session_for_services({service.uuid for service in client.services})
+                if session_type is None:
+                    raise DeviceError(f"{self.address} offers none of the supported services "
+                                      "(hinge-imu, WitMotion, Movesense)")
+                session = session_type(client, lambda data: queue.put_nowait((host_time_s(), bytes(data))))
+                self.status.kind = session_type.KIND
+                self.stream_info = await session.start(rate_hz=self.rate_hz)
+                self.status.battery_percent = await session.battery_percent()
+                self.status.reconnects += self._connected_before
+                self._connected_before = self.status.connected = True
+                aligned = _Aligned(session, self.stream_info.rate_hz, self.settle_s)
+                consumer = asyncio.create_task(self._consume(queue, aligned))
                 await _wait_any(self._stop, dropped)
-            finally:
+        finally:  # after the disconnect: nothing more can arrive, so everything queued is written
+            if consumer is not None:
                 consumer.cancel()
                 await asyncio.gather(consumer, return_exceptions=True)
+            if aligned is not None:
                 self._drain(queue, aligned)
 
     async def _consume(self, queue: asyncio.Queue, aligned: _Aligned) -> None:
@@ -277,6 +283,9 @@ class Recorder:
             while not self._stop.is_set():
                 await _wait_any(self._stop, timeout_s=self.flush_interval_s)
                 writer.flush()
+                for task in tasks:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()
                 if host_time_s() >= next_status:
                     for i, link in enumerate(self.links):
                         link.status.rate_hz = (link.status.samples - samples[i]) / self.status_interval_s
@@ -289,6 +298,8 @@ class Recorder:
                 link.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             writer.close()
+            if not any(link.status.samples for link in self.links):
+                os.remove(writer.path)  # a file without samples is not a recording
 
 
 async def _wait_any(*events: asyncio.Event, timeout_s: float | None = None) -> None:
