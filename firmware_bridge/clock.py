@@ -3,13 +3,14 @@
 Every notification gives a pair (device time of its last sample, host arrival time). Arrival is the device
 time plus a fixed offset, a slow drift and a latency that is never negative but jitters with the connection
 interval; the *lower envelope* of ``arrival - device_time`` is the offset plus the minimum latency. The
-aligner keeps the minimum of each ``window_s`` of device time and fits a straight line (offset + drift)
-through the last ``history_windows`` minima by least squares; before two windows exist it uses the running
-minimum alone. Samples are mapped with ``host = device + line(device)``.
+aligner keeps the minimum of each ``window_s`` of device time, fits a straight line (offset + drift) through
+the last ``history_windows`` minima by least squares and lowers it onto the lowest of them (a window's minimum
+still holds some latency, most when packets are few); before two windows exist it uses the running minimum.
+Samples are mapped with ``host = device + line(device)``.
 
 Devices without time stamps (WitMotion) get device times from :class:`FrameCounter`: frame ``k`` is at
-``k / rate``; a frame that arrives later than the envelope predicts by more than ``gap_threshold_s`` starts
-after a loss, and ``k`` skips the frames the delay accounts for (a real gap, nothing invented).
+``k / rate``; frames that keep arriving later than the envelope predicts come after a loss, and ``k`` skips
+the frames the delay accounts for (a real gap, nothing invented); a backlog that catches up is only a delay.
 """
 
 from __future__ import annotations
@@ -78,40 +79,67 @@ class ClockAligner:
 
 
 def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Least-squares (intercept, slope) through (t, d) points."""
+    """Lower support line of (t, d) points: least-squares slope, shifted down onto the lowest point."""
     t = np.array([p[0] for p in points])
     d = np.array([p[1] for p in points])
     tc = t - t.mean()
     spread = float((tc**2).sum())
     slope = float((tc * (d - d.mean())).sum() / spread) if spread > 0 else 0.0
-    return float(d.mean() - slope * t.mean()), slope
+    return float((d - slope * t).min()), slope
 
 
 class FrameCounter:
-    """Device times for frames without time stamps: ``k / rate_hz`` with losses inferred from late arrivals.
+    """Device times for frames without time stamps: ``k / rate_hz``, with losses told apart from delays.
+
+    A frame arriving more than ``gap_threshold_s`` later than the clock fit predicts is either after a loss
+    (the frames that follow keep arriving that late) or the head of a backlog (a stalled link delivers it in a
+    burst, and the frames that follow catch up). Late frames are held until ``confirm_s`` of arrivals have
+    passed; then the newest frame's lateness, less the usual latency above the envelope, says how many frames
+    were lost, and the held frames get their device times.
 
     Parameters
     ----------
     rate_hz : the device's nominal output rate.
-    gap_threshold_s : how much later than the envelope predicts a frame must arrive to count as after a loss;
-        above the link's latency jitter (BLE connection intervals are 7.5–50 ms).
+    gap_threshold_s : lateness that makes a frame suspect; above the link's latency jitter (BLE connection
+        intervals are 7.5–50 ms).
+    confirm_s : how long to watch before deciding; longer than the longest stall to be forgiven.
     """
 
-    def __init__(self, rate_hz: float, *, gap_threshold_s: float = 0.1) -> None:
+    def __init__(self, rate_hz: float, *, gap_threshold_s: float = 0.1, confirm_s: float = 0.4) -> None:
         self.period_s = 1.0 / rate_hz
-        self.gap_threshold_s = gap_threshold_s
-        self._next = 0
+        self.gap_threshold_s, self.confirm_s = gap_threshold_s, confirm_s
         self.lost_frames = 0
+        self._next = 0
+        self._usual_late_s = 0.0
+        self._held: list[tuple[object, int, float]] = []  # (item, frame count, arrival) while undecided
 
-    def assign(self, frame_count: int, arrival_s: float, clock: ClockAligner) -> np.ndarray:
-        """(frame_count,) device times for the frames of one notification arriving at ``arrival_s``."""
+    def feed(self, item: object, frame_count: int, arrival_s: float,
+             clock: ClockAligner) -> list[tuple[object, np.ndarray, float]]:
+        """Take one notification's ``frame_count`` frames; return the decided ones as (item, device times (n,) s,
+        arrival s), in order."""
+        if self._next == 0 and not self._held:
+            return [self._release(item, frame_count, arrival_s)]
+        held_frames = sum(count for _, count, _ in self._held)
+        newest_device_s = (self._next + held_frames + frame_count - 1) * self.period_s
+        late_s = arrival_s - float(clock.to_host(np.array([newest_device_s]))[0])
+        if not self._held and late_s <= self.gap_threshold_s:
+            self._usual_late_s += 0.05 * (late_s - self._usual_late_s)
+            return [self._release(item, frame_count, arrival_s)]
+        self._held.append((item, frame_count, arrival_s))
+        if arrival_s - self._held[0][2] < self.confirm_s:
+            return []
+        if late_s > self.gap_threshold_s:
+            skipped = max(0, round((late_s - self._usual_late_s) / self.period_s))
+            self.lost_frames += skipped
+            self._next += skipped
+        return self.flush()
+
+    def flush(self) -> list[tuple[object, np.ndarray, float]]:
+        """Release every held frame without further skipping (end of the connection)."""
+        held, self._held = self._held, []
+        return [self._release(item, count, arrival) for item, count, arrival in held]
+
+    def _release(self, item: object, frame_count: int, arrival_s: float) -> tuple[object, np.ndarray, float]:
         k = self._next
-        if k:
-            last_device_s = (k + frame_count - 1) * self.period_s
-            late_s = arrival_s - float(clock.to_host(np.array([last_device_s]))[0])
-            if late_s > self.gap_threshold_s:
-                skipped = int(late_s // self.period_s)
-                self.lost_frames += skipped
-                k += skipped
-        self._next = k + frame_count
-        return (k + np.arange(frame_count)) * self.period_s
+        self._next += frame_count
+        return item, (k + np.arange(frame_count)) * self.period_s, arrival_s

@@ -265,7 +265,8 @@ class WitMotionEmulator(EmulatedWearable):
         self._data.on(gatt.Characteristic.EVENT_SUBSCRIPTION, self._on_subscription)
 
     def _services(self) -> list[gatt.Service]:
-        return [gatt.Service(witmotion.SERVICE_UUID, [self._data, _command_sink(witmotion.WRITE_UUID, self._on_command)])]
+        command = _command_sink(witmotion.WRITE_UUID, self._on_command)
+        return [gatt.Service(witmotion.SERVICE_UUID, [self._data, command])]
 
     def _advertising_data(self) -> bytes:
         return _advertising(self.name)  # WT901BLE modules are recognised by their "WT…" name
@@ -297,7 +298,8 @@ class MovesenseEmulator(EmulatedWearable):
         self._data = _notifying(movesense.NOTIFY_UUID)
 
     def _services(self) -> list[gatt.Service]:
-        return [gatt.Service(movesense.SERVICE_UUID, [_command_sink(movesense.WRITE_UUID, self._on_command), self._data])]
+        command = _command_sink(movesense.WRITE_UUID, self._on_command)
+        return [gatt.Service(movesense.SERVICE_UUID, [command, self._data])]
 
     def _advertising_data(self) -> bytes:
         return _advertising(self.name, (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,

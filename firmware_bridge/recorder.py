@@ -26,7 +26,7 @@ from bleak.exc import BleakError
 from analysis.recording_format import format_metadata_lines, format_sample_rows
 
 from .clock import ClockAligner, FrameCounter, host_time_s
-from .devices import DeviceSession, session_for_services
+from .devices import Batch, DeviceSession, session_for_services
 from .errors import DeviceError
 
 GAPS_KEY = "gaps"
@@ -118,23 +118,28 @@ class _Aligned:
         batch = self.session.decode(data)
         if batch.sample_count == 0:
             return batch.lost_packets
-        lost = batch.lost_packets
-        device_s = batch.device_time_s
-        if device_s is None:
-            before = self.frames.lost_frames
-            device_s = self.frames.assign(batch.sample_count, arrival_s, self.clock)
-            lost += self.frames.lost_frames - before
-        self.clock.observe(float(device_s[-1]), arrival_s)
-        self._pending.append((arrival_s, device_s, batch.acc_mps2, batch.gyr_radps))
-        return lost
+        if batch.device_time_s is not None:
+            self._add(batch, batch.device_time_s, arrival_s)
+            return batch.lost_packets
+        before = self.frames.lost_frames
+        for held, device_s, arrival in self.frames.feed(batch, batch.sample_count, arrival_s, self.clock):
+            self._add(held, device_s, arrival)
+        return self.frames.lost_frames - before
 
     def ready(self, now_s: float | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Samples that have settled (all of them when ``now_s`` is None), mapped to host time."""
+        if now_s is None:
+            for held, device_s, arrival in self.frames.flush():
+                self._add(held, device_s, arrival)
         out = []
         while self._pending and (now_s is None or self._pending[0][0] <= now_s - self.settle_s):
             _, device_s, acc, gyr = self._pending.popleft()
             out.append((self.clock.to_host(device_s), acc, gyr))
         return out
+
+    def _add(self, batch: Batch, device_s: np.ndarray, arrival_s: float) -> None:
+        self.clock.observe(float(device_s[-1]), arrival_s)
+        self._pending.append((arrival_s, device_s, batch.acc_mps2, batch.gyr_radps))
 
 
 class SensorLink:

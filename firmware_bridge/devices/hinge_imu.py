@@ -115,7 +115,8 @@ class Decoder:
 
     def decode(self, data: bytes) -> Batch:
         if len(data) < DATA_HEADER.size:
-            raise ProtocolError(f"hinge-imu packet of {len(data)} bytes is shorter than its header: {bytes(data).hex()}")
+            raise ProtocolError(f"hinge-imu packet of {len(data)} bytes is shorter than its header: "
+                                f"{bytes(data).hex()}")
         seq, t_us, interval_us, n = DATA_HEADER.unpack_from(data)
         if len(data) != DATA_HEADER.size + 12 * n:
             raise ProtocolError(f"hinge-imu packet says {n} samples ({DATA_HEADER.size + 12 * n} bytes) but has "
