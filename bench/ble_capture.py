@@ -18,9 +18,9 @@ import numpy as np
 from analysis.recording_format import read_recording
 from analysis.simulate import simulate_preset
 from firmware_bridge.devices import hinge_imu
-from firmware_bridge.emulators import HingeImuEmulator, MovesenseEmulator, WitMotionEmulator, stream_at_rate
-from firmware_bridge.recorder import Recorder, RecordingWriter, _Aligned
-from firmware_bridge.virtual_radio import VirtualRadio
+from firmware_bridge.emulators import (HingeImuEmulator, MovesenseEmulator, WitMotionEmulator, record_emulated,
+                                       stream_at_rate)
+from firmware_bridge.recorder import AlignedStream, RecordingWriter
 
 
 def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
@@ -36,9 +36,8 @@ def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
         writer = RecordingWriter(Path(folder) / "t.csv", {})
         start = time.perf_counter()
         for sensor in ("back", "hip"):
-            session = hinge_imu.HingeImuSession(None, lambda _: None)
-            session._decoder = hinge_imu.Decoder(acc_range_g=8, gyr_range_dps=2000)
-            aligned = _Aligned(session, rate_hz, settle_s=0.5)
+            decoder = hinge_imu.Decoder(acc_range_g=8, gyr_range_dps=2000)
+            aligned = AlignedStream(decoder.decode, rate_hz, settle_s=0.5)
             for i, packet in enumerate(data):
                 aligned.push(arrival[i], packet)
                 if i % 25 == 0:
@@ -53,24 +52,6 @@ def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
     return 2 * packets * per_packet / elapsed
 
 
-async def _capture(emulators, rate_hz: float, seconds: float, path: Path) -> Recorder:
-    radio = VirtualRadio()
-    for emulator in emulators.values():
-        await emulator.attach(radio.new_device(emulator.name, emulator.address))
-    recorder = Recorder(path, {n: e.address for n, e in emulators.items()}, rate_hz,
-                        client_options={"backend": radio.client_backend})
-    task = asyncio.create_task(recorder.run())
-    await asyncio.sleep(seconds)
-    for emulator in emulators.values():
-        emulator.stop_streaming()
-    await asyncio.sleep(0.1)
-    recorder.stop()
-    await task
-    for emulator in emulators.values():
-        await emulator.close()
-    return recorder
-
-
 def live(kind: str, rate_hz: float, seconds: float, *, drift_ppm: float, jitter_s: float, motion) -> list[dict]:
     """Record two emulated ``kind`` wearables; per sensor: delivered, recorded, lost, alignment errors."""
     emulator_type = {"hinge-imu": HingeImuEmulator, "witmotion": WitMotionEmulator,
@@ -81,7 +62,8 @@ def live(kind: str, rate_hz: float, seconds: float, *, drift_ppm: float, jitter_
                                                               ("hip", "F0:00:00:00:00:02", -1)])}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "live.csv"
-        recorder = asyncio.run(_capture(emulators, rate_hz, seconds, path))
+        recorder = asyncio.run(record_emulated(path, emulators, rate_hz=rate_hz,
+                                               scenario=lambda _: asyncio.sleep(seconds)))
         recording = read_recording(path)
     rows = []
     for sensor, emulator in emulators.items():

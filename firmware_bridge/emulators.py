@@ -335,3 +335,27 @@ def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict
     return {sensor: EMULATORS[kind](stream_at_rate(stream, rate_hz), name=_DEMO_NAMES[kind].format(sensor=sensor),
                                     address=DEMO_ADDRESSES[sensor], seed=seed + i)
             for i, (sensor, stream) in enumerate(recording.sensors.items())}
+
+
+async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_hz: float, scenario):
+    """Record ``emulators`` (sensor → emulator) through bleak on a fresh virtual link while the coroutine
+    ``scenario(emulators)`` runs; then stop the devices, let notifications in flight land, stop the recorder.
+    Returns the finished :class:`~firmware_bridge.recorder.Recorder`."""
+    from .recorder import Recorder
+    from .virtual_radio import VirtualRadio
+
+    radio = VirtualRadio()
+    for emulator in emulators.values():
+        await emulator.attach(radio.new_device(emulator.name, emulator.address))
+    recorder = Recorder(path, {name: e.address for name, e in emulators.items()}, rate_hz,
+                        client_options={"backend": radio.client_backend})
+    task = asyncio.create_task(recorder.run())
+    await scenario(emulators)
+    for emulator in emulators.values():
+        emulator.stop_streaming()
+    await asyncio.sleep(0.1)
+    recorder.stop()
+    await task
+    for emulator in emulators.values():
+        await emulator.close()
+    return recorder

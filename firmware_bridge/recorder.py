@@ -26,7 +26,7 @@ from bleak.exc import BleakError
 from analysis.recording_format import format_metadata_lines, format_sample_rows
 
 from .clock import ClockAligner, FrameCounter, host_time_s
-from .devices import Batch, DeviceSession, session_for_services
+from .devices import Batch, session_for_services
 from .errors import DeviceError
 
 GAPS_KEY = "gaps"
@@ -104,18 +104,21 @@ class SensorStatus:
                 f"battery {battery}")
 
 
-class _Aligned:
-    """One connection's decode + clock pipeline: batches in, host-timed samples out after ``settle_s``."""
+class AlignedStream:
+    """One connection's decode + clock pipeline: notifications in, host-timed samples out after ``settle_s``.
 
-    def __init__(self, session: DeviceSession, rate_hz: float, settle_s: float) -> None:
-        self.session, self.settle_s = session, settle_s
+    ``decode`` is the device session's decoder (bytes → :class:`Batch`); ``rate_hz`` its nominal rate.
+    """
+
+    def __init__(self, decode: Callable[[bytes], Batch], rate_hz: float, settle_s: float) -> None:
+        self.decode, self.settle_s = decode, settle_s
         self.clock = ClockAligner()
         self.frames = FrameCounter(rate_hz)
         self._pending: deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = deque()
 
     def push(self, arrival_s: float, data: bytes) -> int:
         """Decode and time one notification; returns packets known lost before it."""
-        batch = self.session.decode(data)
+        batch = self.decode(data)
         if batch.sample_count == 0:
             return batch.lost_packets
         if batch.device_time_s is not None:
@@ -191,7 +194,7 @@ class SensorLink:
         client = BleakClient(self.address, disconnected_callback=lambda _client: dropped.set(),
                              timeout=self.connect_timeout_s, **self.client_options)
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        aligned: _Aligned | None = None
+        aligned: AlignedStream | None = None
         consumer: asyncio.Task | None = None
         try:
             async with client:
@@ -205,7 +208,7 @@ class SensorLink:
                 self.status.battery_percent = await session.battery_percent()
                 self.status.reconnects += self._connected_before
                 self._connected_before = self.status.connected = True
-                aligned = _Aligned(session, self.stream_info.rate_hz, self.settle_s)
+                aligned = AlignedStream(session.decode, self.stream_info.rate_hz, self.settle_s)
                 consumer = asyncio.create_task(self._consume(queue, aligned))
                 await _wait_any(self._stop, dropped)
         finally:  # after the disconnect: nothing more can arrive, so everything queued is written
@@ -215,7 +218,7 @@ class SensorLink:
             if aligned is not None:
                 self._drain(queue, aligned)
 
-    async def _consume(self, queue: asyncio.Queue, aligned: _Aligned) -> None:
+    async def _consume(self, queue: asyncio.Queue, aligned: AlignedStream) -> None:
         while True:
             try:
                 arrival_s, data = await asyncio.wait_for(queue.get(), timeout=0.1)
@@ -224,12 +227,12 @@ class SensorLink:
                 pass
             self._emit(aligned.ready(host_time_s()))
 
-    def _drain(self, queue: asyncio.Queue, aligned: _Aligned) -> None:
+    def _drain(self, queue: asyncio.Queue, aligned: AlignedStream) -> None:
         while not queue.empty():
             self._push(aligned, *queue.get_nowait())
         self._emit(aligned.ready(None))
 
-    def _push(self, aligned: _Aligned, arrival_s: float, data: bytes) -> None:
+    def _push(self, aligned: AlignedStream, arrival_s: float, data: bytes) -> None:
         try:
             self.status.lost_packets += aligned.push(arrival_s, data)
         except DeviceError as error:  # a malformed packet is a lost packet, not the end of the recording

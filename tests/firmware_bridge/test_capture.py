@@ -21,10 +21,9 @@ from analysis.simulate import simulate_preset
 from firmware_bridge.devices import hinge_imu
 from firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
 from firmware_bridge.emulators import (EmulatedWearable, HingeImuEmulator, MovesenseEmulator, WitMotionEmulator,
-                                       stream_at_rate)
+                                       record_emulated, stream_at_rate)
 from firmware_bridge.clock import host_time_s
 from firmware_bridge.errors import DeviceError
-from firmware_bridge.recorder import Recorder
 from firmware_bridge.virtual_radio import VirtualRadio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,25 +52,6 @@ def _delivered(emulator: EmulatedWearable) -> int:
     return emulator.truth()[0].size
 
 
-async def _capture(path, emulators: dict[str, EmulatedWearable], *, rate_hz, scenario) -> Recorder:
-    """Record ``emulators`` while ``scenario(emulators)`` runs; stop the devices, then the recorder."""
-    radio = VirtualRadio()
-    for emulator in emulators.values():
-        await emulator.attach(radio.new_device(emulator.name, emulator.address))
-    recorder = Recorder(path, {name: e.address for name, e in emulators.items()}, rate_hz,
-                        client_options={"backend": radio.client_backend})
-    task = asyncio.create_task(recorder.run())
-    await scenario(emulators)
-    for emulator in emulators.values():
-        emulator.stop_streaming()
-    await asyncio.sleep(0.1)  # notifications in flight
-    recorder.stop()
-    await task
-    for emulator in emulators.values():
-        await emulator.close()
-    return recorder
-
-
 def _assert_matches_truth(recording, sensor, emulator, *, acc_tol, gyr_tol, time_tol_s=0.005):
     """Every delivered sample is in the file once, in order, with its value and its measurement time."""
     index, measured_s = emulator.truth()
@@ -92,7 +72,7 @@ def test_two_sensors_at_200_hz_hold_every_sample_aligned(tmp_path, motion):
     async def scenario(emus):
         await _until(lambda: all(_delivered(e) >= 800 for e in emus.values()))  # 4 s each
 
-    recorder = asyncio.run(_capture(tmp_path / "set.csv", emulators, rate_hz=200, scenario=scenario))
+    recorder = asyncio.run(record_emulated(tmp_path / "set.csv", emulators, rate_hz=200, scenario=scenario))
     recording = read_recording(tmp_path / "set.csv")
     assert set(recording.sensors) == {"back", "hip"}
     for sensor, emulator in emulators.items():
@@ -116,7 +96,7 @@ def test_packet_loss_and_a_dropped_link_become_recorded_gaps_with_nothing_else_l
         before_drop["hip"] = emus["hip"].truth()[1][-1]
         await _until(lambda: _delivered(emus["hip"]) >= 300 + 400)
 
-    recorder = asyncio.run(_capture(tmp_path / "set.csv", emulators, rate_hz=200, scenario=scenario))
+    recorder = asyncio.run(record_emulated(tmp_path / "set.csv", emulators, rate_hz=200, scenario=scenario))
     recording = read_recording(tmp_path / "set.csv")
     for sensor, emulator in emulators.items():
         _assert_matches_truth(recording, sensor, emulator, acc_tol=HINGE_ACC_TOL, gyr_tol=HINGE_GYR_TOL)
@@ -144,7 +124,7 @@ def test_witmotion_and_movesense_decode_to_the_simulated_values(tmp_path, motion
     async def scenario(emus):
         await _until(lambda: _delivered(emus["hip"]) >= 3 * rate_hz)
 
-    asyncio.run(_capture(tmp_path / "set.csv", {"hip": emulator}, rate_hz=rate_hz, scenario=scenario))
+    asyncio.run(record_emulated(tmp_path / "set.csv", {"hip": emulator}, rate_hz=rate_hz, scenario=scenario))
     _assert_matches_truth(read_recording(tmp_path / "set.csv"), "hip", emulator, acc_tol=acc_tol, gyr_tol=gyr_tol)
 
 
