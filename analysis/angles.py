@@ -49,23 +49,28 @@ class AngleSeries:
 
     @property
     def primary_deg(self) -> np.ndarray:
-        """The angle reps are segmented on: trunk, or pelvis when there is no back sensor."""
-        return self.trunk_deg if self.trunk_deg is not None else self.pelvis_deg
+        """The angle reps are segmented on: trunk, or pelvis where there is no back sensor (or it dropped out)."""
+        if self.trunk_deg is None:
+            return self.pelvis_deg
+        if self.pelvis_deg is None:
+            return self.trunk_deg
+        return np.where(np.isnan(self.trunk_deg), self.pelvis_deg, self.trunk_deg)
 
 
 def segment_angles(stream: UniformStream, orientation: Orientation, calibration: SegmentCalibration) -> SegmentAngles:
     """Sagittal angle, hike and hinge heading of the segment carrying ``stream``'s sensor."""
     vertical = orientation.vertical_in_sensor()
     up = calibration.up_at(stream.time_s)
-    sagittal = sagittal_angle_deg(vertical, up, calibration.hinge_s)
-    hike = np.degrees(np.arcsin(np.clip(vertical @ calibration.hinge_s, -1.0, 1.0)))
-    hinge_world = orientation.rotate_to_world(np.broadcast_to(calibration.hinge_s, stream.gyr_radps.shape))
+    hinge = calibration.hinge_at(stream.time_s)
+    sagittal = sagittal_angle_deg(vertical, up, hinge)
+    # the hinge axis is level while standing (it is made perpendicular to the upright), so no offset
+    hike = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", vertical, hinge), -1.0, 1.0)))
+    hinge_world = orientation.rotate_to_world(hinge)
     heading = np.degrees(np.unwrap(np.arctan2(hinge_world[:, 1], hinge_world[:, 0])))
-    # hike relative to its standing value (the hinge axis is level while standing, up to mounting error)
-    first = calibration.anchors[0]
-    standing = (stream.time_s >= first.start_s) & (stream.time_s <= first.end_s)
-    if standing.any():
-        hike = hike - hike[standing].mean()
+    for anchor in calibration.anchors:  # while the sensor was being re-clipped it measured the hand, not the body
+        if anchor.handled_from_s is not None:
+            off = (stream.time_s >= anchor.handled_from_s) & (stream.time_s <= anchor.from_s)
+            sagittal[off] = hike[off] = heading[off] = np.nan
     return SegmentAngles(stream.time_s, sagittal, hike, heading, stream.measured)
 
 

@@ -27,27 +27,38 @@ GRAVITY_MPS2 = 9.80665
 
 @dataclass(frozen=True)
 class Anchor:
-    """A window of quiet standing that fixes ``up_s`` from ``start_s`` on (until the next anchor)."""
+    """The sensor-to-segment relation in force from ``from_s`` until the next anchor.
 
+    ``start_s``..``end_s`` is the quiet standing that fixed ``up_s`` (equal for an estimated anchor);
+    ``kind`` is ``standing``, ``estimated`` or ``remount`` (the sensor was re-clipped before it).
+    """
+
+    from_s: float
     start_s: float
     end_s: float
     up_s: np.ndarray
-    kind: str  # "standing" or "estimated"
+    hinge_s: np.ndarray
+    kind: str
+    handled_from_s: float | None = None  # re-mount: the sensor was off the body from here until from_s
 
 
 @dataclass(frozen=True)
 class SegmentCalibration:
     sensor: str
     anchors: tuple[Anchor, ...]
-    hinge_s: np.ndarray
     gravity_mps2: float  # |acc| at rest, absorbs the accelerometer's scale error
 
+    def _which(self, time_s: np.ndarray) -> np.ndarray:
+        starts = np.array([a.from_s for a in self.anchors])
+        return np.clip(np.searchsorted(starts, time_s, side="right") - 1, 0, len(self.anchors) - 1)
+
     def up_at(self, time_s: np.ndarray) -> np.ndarray:
-        """``up_s`` in force at each time (the latest anchor that started before it; the first one before
-        that), (n, 3)."""
-        starts = np.array([a.start_s for a in self.anchors])
-        which = np.clip(np.searchsorted(starts, time_s, side="right") - 1, 0, len(self.anchors) - 1)
-        return np.stack([a.up_s for a in self.anchors])[which]
+        """``up_s`` in force at each time (the first anchor's before it starts), (n, 3)."""
+        return np.stack([a.up_s for a in self.anchors])[self._which(time_s)]
+
+    def hinge_at(self, time_s: np.ndarray) -> np.ndarray:
+        """``hinge_s`` in force at each time, (n, 3)."""
+        return np.stack([a.hinge_s for a in self.anchors])[self._which(time_s)]
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,19 @@ class Calibration:
     segments: dict[str, SegmentCalibration]
     method: str        # "standing" or "estimated"
     confidence: float  # 0..1
+
+
+@dataclass
+class _Pending:
+    """An anchor before its hinge axis is known; ``epoch`` counts re-mounts."""
+
+    from_s: float
+    start_s: float
+    end_s: float
+    up_s: np.ndarray
+    kind: str
+    epoch: int
+    handled_from_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,10 @@ class Calibrator:
     quiet_acc_mps2: float = 0.5
     quiet_window_s: float = 0.3
     reanchor_max_deg: float = 12.0
+    standing_confirm_deg: float = 6.0
+    handling_radps: float = 0.3
+    body_still_radps: float = 0.1
+    min_handling_s: float = 0.5
     moving_gyr_radps: float = 0.3
     first_motion_radps: float = 0.8
 
@@ -74,31 +102,85 @@ class Calibrator:
         quiet = {n: self._quiet(streams[n], orientations[n]) for n in streams}
         first_motion_s = min(self._first_motion_s(streams[n], orientations[n]) for n in streams)
         windows = self._joint_quiet_windows(streams, quiet)
-        first = [w for w in windows if w[1] <= first_motion_s + 0.5]
-        segments: dict[str, SegmentCalibration] = {}
-        if first:
-            method, confidence = "standing", 1.0
-            start_s, end_s = first[0]
-            for n, s in streams.items():
-                up = self._mean_up(s, start_s, end_s)
-                anchors = [Anchor(start_s, end_s, up, "standing")]
-                for w_start, w_end in windows[1:]:
-                    candidate = self._mean_up(s, w_start, w_end)
-                    if _angle_deg(candidate, anchors[-1].up_s) <= self.reanchor_max_deg:
-                        anchors.append(Anchor(w_start, w_end, candidate, "standing"))
-                segments[n] = self._segment(n, s, orientations[n], tuple(anchors), quiet[n])
-            sway = [self._sway_deg(streams[n], start_s, end_s) for n in streams]
-            confidence = float(np.clip(1.0 - max(sway) / 5.0, 0.5, 1.0))
+        before_motion = [w for w in windows if w[1] <= first_motion_s + 0.5]
+        method, confidence = "standing", 1.0
+        if before_motion:
+            first = before_motion[0]
         else:
-            method = "estimated"
-            scores = []
-            for n, s in streams.items():
-                up, share = self._estimate_up(s, orientations[n])
-                scores.append(share)
-                anchor = Anchor(float(s.time_s[0]), float(s.time_s[0]), up, "estimated")
-                segments[n] = self._segment(n, s, orientations[n], (anchor,), quiet[n])
-            confidence = float(np.clip(min(scores), 0.0, 0.9))
+            estimates = {n: self._estimate_up(streams[n], orientations[n]) for n in streams}
+            # real standing later on (e.g. at the end) is better than an estimate: it must look like the upright
+            later = [w for w in windows if all(
+                _angle_deg(self._mean_up(streams[n], *w), estimates[n][0]) <= self.reanchor_max_deg for n in streams)]
+            if later:
+                first = later[0]
+            else:
+                method = "estimated"
+                confidence = float(np.clip(min(share for _, share in estimates.values()), 0.0, 0.9))
+        if method == "standing":
+            pending = self._standing_anchors(streams, orientations, windows, first)
+            sway = max(self._sway_deg(streams[n], *first) for n in streams)
+            confidence = float(np.clip(1.0 - sway / 5.0, 0.5, 1.0))
+        else:
+            pending = {n: [_Pending(float(s.time_s[0]), float(s.time_s[0]), float(s.time_s[0]), estimates[n][0],
+                                    "estimated", 0)] for n, s in streams.items()}
+        segments = {n: self._segment(n, streams[n], orientations[n], pending[n], quiet[n]) for n in streams}
         return Calibration(segments=segments, method=method, confidence=confidence)
+
+    # --- anchors --------------------------------------------------------------------------------------
+
+    def _standing_anchors(self, streams, orientations, windows, first) -> dict[str, list[_Pending]]:
+        """The first standing window, re-anchoring on later ones, and re-mounts: a later quiet window where one
+        sensor's upright moved while the other sensor confirms the lifter stands as before."""
+        names = list(streams)
+        anchors = {n: [_Pending(float(streams[n].time_s[0]), *first, self._mean_up(streams[n], *first), "standing", 0)]
+                   for n in names}
+        for window in windows:
+            if window[0] <= first[0]:
+                continue
+            candidate = {n: self._mean_up(streams[n], *window) for n in names}
+            deviation = {n: _angle_deg(candidate[n], anchors[n][-1].up_s) for n in names}
+            if all(d <= self.reanchor_max_deg for d in deviation.values()):
+                for n in names:
+                    anchors[n].append(_Pending(window[0], *window, candidate[n], "standing", anchors[n][-1].epoch))
+                continue
+            moved = [n for n in names if deviation[n] > self.reanchor_max_deg]
+            steady = [n for n in names if deviation[n] <= self.standing_confirm_deg]
+            if len(names) == 2 and len(moved) == 1 and len(steady) == 1:
+                (n,), (other,) = moved, steady
+                since = anchors[n][-1].end_s
+                handled = self._handling_s(streams[n], orientations[n], streams[other], orientations[other],
+                                           since, window[0])
+                if handled is None:  # no one handled the sensor: a posture change (sitting), not a re-mount
+                    continue
+                anchors[n].append(_Pending(handled[1], *window, candidate[n], "remount", anchors[n][-1].epoch + 1,
+                                           handled[0]))
+                anchors[other].append(_Pending(window[0], *window, candidate[other], "standing", anchors[other][-1].epoch))
+            # otherwise both moved: not standing (sitting, lying, a bottom pause): no anchor
+        return anchors
+
+    def _handling_s(self, s: UniformStream, o: Orientation, other: UniformStream, other_o: Orientation,
+                    since_s: float, until_s: float) -> tuple[float, float] | None:
+        """When the re-clipping happened: first and last moment between ``since_s`` and ``until_s`` where this
+        sensor turned while the other one was still (the lifter handled the sensor, not the body); None when
+        that happened for less than ``min_handling_s``."""
+        grid = np.arange(since_s, until_s, 0.02)
+        if grid.size < 3:
+            return None
+        def rate(stream, orient):
+            gyr = np.linalg.norm(stream.gyr_radps - orient.gyr_bias_radps, axis=1)
+            return np.interp(grid, stream.time_s, _moving_max(gyr, max(1, int(0.25 * stream.sampling_rate_hz))))
+        this_rate = rate(s, o)
+        handled = (this_rate > self.handling_radps) & (rate(other, other_o) < self.body_still_radps)
+        moments = np.flatnonzero(handled)
+        if moments.size == 0:
+            return None
+        breaks = np.flatnonzero(np.diff(moments) > 25)  # the last burst, pauses under 0.5 s bridged
+        first = moments[breaks[-1] + 1] if breaks.size else moments[0]
+        if grid[moments[-1]] - grid[first] < self.min_handling_s:
+            return None
+        still = np.flatnonzero(this_rate[:first] < self.quiet_gyr_radps)  # back to when the sensor was last still
+        begin = still[-1] if still.size else 0
+        return float(grid[begin]), float(grid[moments[-1]])
 
     # --- pieces ---------------------------------------------------------------------------------------
 
@@ -128,14 +210,12 @@ class Calibrator:
 
     @staticmethod
     def _mean_up(s: UniformStream, start_s: float, end_s: float) -> np.ndarray:
-        window = (s.time_s >= start_s) & (s.time_s <= end_s)
-        mean = s.acc_mps2[window].mean(axis=0)
+        mean = s.acc_mps2[_window(s.time_s, start_s, end_s)].mean(axis=0)
         return mean / np.linalg.norm(mean)
 
     @staticmethod
     def _sway_deg(s: UniformStream, start_s: float, end_s: float) -> float:
-        window = (s.time_s >= start_s) & (s.time_s <= end_s)
-        acc = s.acc_mps2[window]
+        acc = s.acc_mps2[_window(s.time_s, start_s, end_s)]
         unit = acc / np.linalg.norm(acc, axis=1, keepdims=True)
         mean = unit.mean(axis=0)
         return float(np.degrees(np.arccos(np.clip(unit @ (mean / np.linalg.norm(mean)), -1, 1))).std())
@@ -156,25 +236,36 @@ class Calibrator:
             best = near.mean(axis=0) / np.linalg.norm(near.mean(axis=0))
         return best, float(counts.max() / sample.shape[0])
 
-    def _segment(self, name: str, s: UniformStream, o: Orientation, anchors: tuple[Anchor, ...],
+    def _segment(self, name: str, s: UniformStream, o: Orientation, pending: list[_Pending],
                  quiet: np.ndarray) -> SegmentCalibration:
+        """Hinge axis per epoch (between re-mounts) from that epoch's movement; anchors completed."""
         vertical = o.vertical_in_sensor()
         gyr = s.gyr_radps - o.gyr_bias_radps
         perp = gyr - np.einsum("ij,ij->i", gyr, vertical)[:, None] * vertical
         moving = np.linalg.norm(perp, axis=1) > self.moving_gyr_radps
-        up0 = anchors[0].up_s
-        if moving.sum() < 10:
-            raise AnalysisError(f"sensor {name} shows no hinging movement (no rotation about a horizontal axis)")
-        cov = perp[moving].T @ perp[moving]
-        axis = np.linalg.eigh(cov)[1][:, -1]
-        axis = axis - (axis @ up0) * up0
-        axis /= np.linalg.norm(axis)
-        calibration = SegmentCalibration(name, anchors, axis, self._gravity(s, quiet))
-        angle = sagittal_angle_deg(vertical, calibration.up_at(s.time_s), axis)
-        large = np.abs(angle) > 15.0
-        if large.any() and angle[large].sum() < 0:  # reps flex forward: flip the axis
-            calibration = SegmentCalibration(name, anchors, -axis, calibration.gravity_mps2)
-        return calibration
+        epoch_starts = [p.from_s for i, p in enumerate(pending) if i == 0 or p.epoch != pending[i - 1].epoch]
+        hinges: list[np.ndarray] = []
+        for k, begin in enumerate(epoch_starts):
+            end = epoch_starts[k + 1] if k + 1 < len(epoch_starts) else np.inf
+            in_epoch = (s.time_s >= (begin if k else -np.inf)) & (s.time_s < end)
+            up0 = next(p.up_s for p in pending if p.epoch == k)
+            use = moving & in_epoch
+            if use.sum() >= 10:
+                axis = np.linalg.eigh(perp[use].T @ perp[use])[1][:, -1]
+            elif hinges:  # too little movement after a re-mount: carry the previous axis over
+                axis = hinges[-1]
+            else:
+                raise AnalysisError(f"sensor {name} shows no hinging movement (no rotation about a horizontal axis)")
+            axis = axis - (axis @ up0) * up0
+            axis /= np.linalg.norm(axis)
+            angle = sagittal_angle_deg(vertical[in_epoch], up0, axis)
+            large = np.abs(angle) > 15.0
+            if large.any() and angle[large].sum() < 0:  # reps flex forward: flip the axis
+                axis = -axis
+            hinges.append(axis)
+        anchors = tuple(Anchor(p.from_s, p.start_s, p.end_s, p.up_s, hinges[p.epoch], p.kind, p.handled_from_s)
+                        for p in pending)
+        return SegmentCalibration(name, anchors, self._gravity(s, quiet))
 
     @staticmethod
     def _gravity(s: UniformStream, quiet: np.ndarray) -> float:
@@ -187,15 +278,20 @@ def sagittal_angle_deg(vertical_s: np.ndarray, up_s: np.ndarray, hinge_s: np.nda
     """Signed sagittal inclination (deg, forward positive) of a segment, (n,).
 
     ``vertical_s``: (n, 3) world up in sensor axes; ``up_s``: (3,) or (n, 3) the standing upright;
-    ``hinge_s``: (3,) the left-pointing hinge axis. Equals ``atan2(u·f, u·z)`` with ``u = R up_s``,
+    ``hinge_s``: (3,) or (n, 3) the left-pointing hinge axis. Equals ``atan2(u·f, u·z)`` with ``u = R up_s``,
     ``f = normalize((R hinge_s) × z)`` (``conventions.md``), computed in sensor axes.
     """
-    forward_s = np.cross(up_s, hinge_s)  # (u_s × m_s)·v_s = u·f · |m × z|
-    m_z = vertical_s @ hinge_s
+    forward_s = np.broadcast_to(np.cross(up_s, hinge_s), vertical_s.shape)  # (u_s × m_s)·v_s = u·f · |m × z|
+    m_z = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(hinge_s, vertical_s.shape))
     horizontal = np.sqrt(np.clip(1.0 - m_z**2, 1e-9, None))
-    along = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(forward_s, vertical_s.shape)) / horizontal
+    along = np.einsum("ij,ij->i", vertical_s, forward_s) / horizontal
     up = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(up_s, vertical_s.shape))
     return np.degrees(np.arctan2(along, up))
+
+
+def _window(time_s: np.ndarray, start_s: float, end_s: float) -> slice:
+    """Index slice of the (sorted) ``time_s`` inside [start_s, end_s]."""
+    return slice(int(np.searchsorted(time_s, start_s, side="left")), int(np.searchsorted(time_s, end_s, side="right")))
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:

@@ -15,14 +15,21 @@ def vertical_acceleration_mps2(stream: UniformStream, orientation: Orientation, 
     return np.einsum("ij,ij->i", orientation.vertical_in_sensor(), stream.acc_mps2) - gravity_mps2
 
 
-def vertical_drop_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> float:
-    """Largest drop below the starting height between sample ``start`` and ``end`` (inclusive), m (>= 0)."""
+def height_change_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> np.ndarray:
+    """Height relative to sample ``start`` over [start, end] (m, up positive), with zero velocity at both
+    ends (quiet moments); shape (end - start + 1,)."""
     if end - start < 3:
-        return 0.0
+        return np.zeros(max(1, end - start + 1))
     dt = 1.0 / sampling_rate_hz
     a = acc_z_mps2[start:end + 1]
     v = np.concatenate([[0.0], np.cumsum(0.5 * (a[1:] + a[:-1]) * dt)])
     v -= np.linspace(0.0, v[-1], v.size)  # zero velocity at both ends
-    z = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
-    z -= np.linspace(0.0, z[-1], z.size)  # same height at both ends
+    return np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
+
+
+def vertical_drop_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> float:
+    """Largest drop below the starting height between sample ``start`` and ``end`` (inclusive), m (>= 0),
+    assuming the sensor ends at the height it started from (a rep)."""
+    z = height_change_m(acc_z_mps2, sampling_rate_hz=sampling_rate_hz, start=start, end=end)
+    z = z - np.linspace(0.0, z[-1], z.size)  # same height at both ends
     return float(max(0.0, -z.min()))

@@ -13,11 +13,13 @@ from scipy.signal import butter, sosfiltfilt
 
 from .angles import AngleSeries
 from .errors import AnalysisError
+from .hip_travel import height_change_m, vertical_drop_m
 from .segmentation import RepBounds
 
 FLAGS: tuple[str, ...] = ("back_rounding", "lean_back", "incomplete_lockout")
-LAST_REP_LEAN_WINDOW_S = 2.0
+LEAN_WINDOW_S = 2.0  # a lean-back belongs to the lockout: at most this long after end_s
 METRIC_CUTOFF_HZ = 8.0
+TRAVEL_MARGIN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,29 @@ class VerticalTravel:
     acc_z_mps2: np.ndarray
     sampling_rate_hz: float
 
-    def drop_m(self, start_s: float, end_s: float) -> float:
-        from .hip_travel import vertical_drop_m
-
+    def _indices(self, start_s: float, end_s: float) -> tuple[int, int]:
         a, b = np.searchsorted(self.time_s, [start_s, end_s])
-        return vertical_drop_m(self.acc_z_mps2, sampling_rate_hz=self.sampling_rate_hz, start=int(a),
-                               end=int(min(b, self.time_s.size - 1)))
+        return int(a), int(min(b, self.time_s.size - 1))
+
+    def drop_m(self, start_s: float, end_s: float) -> float:
+        """Largest drop below the starting height over a rep (same height at both ends), m."""
+        a, b = self._indices(start_s, end_s)
+        return vertical_drop_m(self.acc_z_mps2, sampling_rate_hz=self.sampling_rate_hz, start=a, end=b)
+
+    def net_change_m(self, start_s: float, end_s: float) -> float:
+        """Height at ``end_s`` minus height at ``start_s`` (both quiet moments), m."""
+        a, b = self._indices(start_s, end_s)
+        return float(height_change_m(self.acc_z_mps2, sampling_rate_hz=self.sampling_rate_hz, start=a, end=b)[-1])
+
+
+def quiet_window_s(i: int, bounds: list[RepBounds], time_s: np.ndarray) -> tuple[float, float]:
+    """From the quiet top before rep ``i`` to the quiet top after it: its bounds widened by up to
+    ``TRAVEL_MARGIN_S`` (boundaries may sit inside the motion) but not into the neighbouring reps."""
+    b = bounds[i]
+    before = max(float(time_s[b.start]) - TRAVEL_MARGIN_S, float(time_s[bounds[i - 1].end]) if i else -np.inf)
+    after = min(float(time_s[b.end]) + TRAVEL_MARGIN_S,
+                float(time_s[bounds[i + 1].start]) if i + 1 < len(bounds) else np.inf)
+    return before, after
 
 
 def _smooth(x: np.ndarray | None, rate_hz: float) -> np.ndarray | None:
@@ -112,28 +131,30 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
     within its set. ``origin_s`` is the recording's first-sample time."""
     rate = series.rate_hz
     t = series.time_s
-    trunk, pelvis = _smooth(series.trunk_deg, rate), _smooth(series.pelvis_deg, rate)
-    primary = trunk if trunk is not None else pelvis
+    smoothed_trunk, smoothed_pelvis = _smooth(series.trunk_deg, rate), _smooth(series.pelvis_deg, rate)
+    primary = _smooth(series.primary_deg, rate)
     speed = np.gradient(primary) * rate
     reps = []
     for i, b in enumerate(bounds):
         same_set_next = i + 1 < len(bounds) and set_of_rep[i + 1] == set_of_rep[i]
         next_start = bounds[i + 1].start if same_set_next else None
-        if next_start is not None:
-            lean_end = next_start
-        else:
-            lean_end = min(t.size, b.end + int(LAST_REP_LEAN_WINDOW_S * rate) + 1)
-            if i + 1 < len(bounds):
-                lean_end = min(lean_end, bounds[i + 1].start)
+        lean_end = min(t.size, b.end + int(LEAN_WINDOW_S * rate) + 1)
+        if i + 1 < len(bounds):
+            lean_end = min(lean_end, bounds[i + 1].start)
         span = slice(b.start, b.end + 1)
+        # a segment whose sensor was not recording during this rep has no values for it
+        trunk = smoothed_trunk if _covers(series.trunk_deg, b.start, b.end + 1) else None
+        pelvis = smoothed_pelvis if _covers(series.pelvis_deg, b.start, b.end + 1) else None
         trunk_peak = float(np.max(trunk[span])) if trunk is not None else None
         pelvis_peak = float(np.max(pelvis[span])) if pelvis is not None else None
         rounding = float(np.max(trunk[span] - pelvis[span])) if trunk is not None and pelvis is not None else None
-        lean = max(0.0, -float(np.min(trunk[b.bottom:lean_end]))) if trunk is not None else None
+        lean = max(0.0, -float(np.nanmin(np.where(np.isnan(series.trunk_deg[b.bottom:lean_end]), np.nan,
+                                                   trunk[b.bottom:lean_end])))) if trunk is not None else None
         top_after = float(np.min(primary[b.bottom:next_start])) if next_start is not None else None
         start_s, end_s = float(t[b.start]), float(t[b.end])
-        hip_drop = hip.drop_m(start_s, end_s) if hip is not None else None
-        back_drop = back.drop_m(start_s, end_s) if back is not None else None
+        quiet_before, quiet_after = quiet_window_s(i, bounds, t)
+        hip_drop = hip.drop_m(quiet_before, quiet_after) if hip is not None and pelvis is not None else None
+        back_drop = back.drop_m(quiet_before, quiet_after) if back is not None and trunk is not None else None
         flags = []
         if rounding is not None and rounding >= thresholds.back_rounding_deg:
             flags.append("back_rounding")
@@ -141,8 +162,10 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
             flags.append("lean_back")
         if top_after is not None and top_after > thresholds.incomplete_lockout_deg:
             flags.append("incomplete_lockout")
-        hike = series.pelvis_hike_deg
-        heading = series.pelvis_heading_deg
+        if b.partial:  # cut off by the recording's start or end: not enough of it to judge
+            flags = []
+        hike = series.pelvis_hike_deg if pelvis is not None else None
+        heading = series.pelvis_heading_deg if pelvis is not None else None
         reps.append(Rep(
             index=i + 1, set_index=set_of_rep[i], partial=b.partial,
             movement=classifier.classify(hip_drop_m=hip_drop, back_drop_m=back_drop, trunk_angle_deg=trunk_peak),
@@ -158,6 +181,11 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
             flags=tuple(flags), bounds=b,
         ))
     return reps
+
+
+def _covers(raw: np.ndarray | None, start: int, stop: int) -> bool:
+    """The raw (unsmoothed) series has real values throughout [start, stop)."""
+    return raw is not None and not np.isnan(raw[start:stop]).any()
 
 
 def _at(x: np.ndarray | None, i: int) -> float | None:

@@ -4,12 +4,14 @@ traced back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
 from .hip_travel import vertical_acceleration_mps2
-from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, rep_metrics
+from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
 from .quality import QualityWarning, stream_warnings
 from .recording import Recording
@@ -17,7 +19,10 @@ from .recording_format import read_recording
 from .resample import UniformStream, regularize
 from .segmentation import RepBounds, RepSegmenter
 from .sets import Summary, group_sets, summarize
-from .units import UnitDecision, decide_units, to_canonical
+from .errors import RecordingError
+from .units import UnitDecision, decide_units, rotation_consistency, to_canonical
+
+MIRROR_EVIDENCE = 0.3
 
 
 @dataclass(frozen=True)
@@ -27,9 +32,12 @@ class AnalysisOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     acc_unit: str = "auto"
     gyr_unit: str = "auto"
+    axes: str = "auto"  # "auto", "right-handed" or "left-handed" (gyro sign reversed to match the accelerometer)
     analysis_rate_hz: float = 100.0
     max_interpolated_gap_s: float = 1.0
     max_rest_in_set_s: float = 10.0
+    posture_change_m: float = 0.2
+    posture_change_pelvis_deg: float = 8.0
     calibrator: Calibrator = field(default_factory=Calibrator)
     segmenter: RepSegmenter = field(default_factory=RepSegmenter)
     classifier: MovementClassifier = field(default_factory=MovementClassifier)
@@ -73,18 +81,22 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     canonical = to_canonical(recording, units)
     origin = canonical.start_time_s
     streams = {n: regularize(n, s) for n, s in canonical.sensors.items()}
-    orientations = {n: options.orientation(s.gyr_radps, s.acc_mps2, s.sampling_rate_hz) for n, s in streams.items()}
+    streams, mirrored = _consistent_axes(streams, options.axes)
+    orientations = {n: _orientation_by_runs(s, options.orientation, max_gap_s=options.max_interpolated_gap_s)
+                    for n, s in streams.items()}
     calibration = options.calibrator.calibrate(streams, orientations)
     seg_angles = {n: segment_angles(streams[n], orientations[n], calibration.segments[n]) for n in streams}
     series = common_series(seg_angles, rate_hz=options.analysis_rate_hz, max_gap_s=options.max_interpolated_gap_s)
 
-    bounds = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
-    set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
     travel = {
         n: VerticalTravel(streams[n].time_s, vertical_acceleration_mps2(
             streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz)
         for n in streams
     }
+    candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
+    bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
+        i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
+    set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
     sets = []
@@ -93,8 +105,66 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
                               summarize(members)))
     warnings = _warnings(canonical, streams, calibration, units, origin)
+    warnings[:0] = [QualityWarning(
+        "unit_conversion", f"{n}: the gyroscope turns the opposite way to the accelerometer's axes (an export with a "
+        "flipped, left-handed axis); its sign was reversed to match. Pelvic hike and rotation signs may be mirrored "
+        "(use --axes right-handed to keep the data as it is)", n) for n in mirrored]
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
                           bounds, reps, sets, summarize(reps), warnings)
+
+
+def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],
+                     limit_m: float, pelvis_limit_deg: float) -> bool:
+    """A rep ends where it started. Sitting down, standing up or getting to the floor move the body's height
+    (hip sensor, else back sensor) by more than ``limit_m`` between the moments around them, and with a hip
+    sensor the pelvis also settles at another tilt (sitting tilts it back). Height alone is not trusted when a
+    pelvis angle exists: walking straight into a rep leaves no still moment to integrate from."""
+    sensor = travel.get("hip") or travel.get("back")
+    before, after = quiet_window_s(i, candidates, series.time_s)
+    if abs(sensor.net_change_m(before, after)) <= limit_m:
+        return False
+    if series.pelvis_deg is None:
+        return True
+    b = candidates[i]
+    half_s = int(0.5 * series.rate_hz)
+    at_start = np.nanmedian(series.pelvis_deg[max(0, b.start - half_s):b.start + 1])
+    at_end = np.nanmedian(series.pelvis_deg[b.end:b.end + half_s + 1])
+    return bool(abs(at_end - at_start) > pelvis_limit_deg)
+
+
+def _consistent_axes(streams: dict[str, UniformStream], axes: str) -> tuple[dict[str, UniformStream], list[str]]:
+    """Reverse the gyro of sensors whose gyro and accelerometer disagree in handedness (auto), or of all
+    sensors (left-handed). Returns the streams and the names of those reversed."""
+    if axes not in ("auto", "right-handed", "left-handed"):
+        raise RecordingError(f"unknown axes option {axes!r}: use auto, right-handed or left-handed")
+    out, mirrored = {}, []
+    for name, s in streams.items():
+        flip = axes == "left-handed" or (
+            axes == "auto" and rotation_consistency(s.acc_mps2, s.gyr_radps, sampling_rate_hz=s.sampling_rate_hz)
+            < -MIRROR_EVIDENCE)
+        out[name] = replace(s, gyr_radps=-s.gyr_radps) if flip else s
+        if flip:
+            mirrored.append(name)
+    return out, mirrored
+
+
+def _orientation_by_runs(s: UniformStream, method: OrientationMethod, *, max_gap_s: float) -> Orientation:
+    """Orientation of each stretch between gaps longer than ``max_gap_s`` on its own (a filter must not
+    integrate across a long outage); samples inside those gaps hold the last orientation."""
+    measured = np.flatnonzero(s.measured)
+    long_gap = np.flatnonzero(np.diff(measured) > max_gap_s * s.sampling_rate_hz)
+    if long_gap.size == 0:
+        return method(s.gyr_radps, s.acc_mps2, s.sampling_rate_hz)
+    bounds = [0, *(measured[g + 1] for g in long_gap), s.measured.size]
+    quat = np.empty((s.measured.size, 4))
+    bias = np.zeros((s.measured.size, 3))
+    rest = np.zeros(s.measured.size, dtype=bool)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        last = a + int(np.flatnonzero(s.measured[a:b])[-1]) + 1  # end of real data in this stretch
+        part = method(s.gyr_radps[a:last], s.acc_mps2[a:last], s.sampling_rate_hz)
+        quat[a:last], bias[a:last], rest[a:last] = part.quat_wxyz, part.gyr_bias_radps, part.rest
+        quat[last:b], bias[last:b] = part.quat_wxyz[-1], part.gyr_bias_radps[-1]
+    return Orientation(quat, bias, rest)
 
 
 def analyze_file(source, *, options: AnalysisOptions | None = None) -> AnalysisResult:
@@ -116,6 +186,13 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
             "estimated_calibration", "no quiet standing before the first rep: the standing posture was estimated "
             f"from the recording (confidence {calibration.confidence:.2f}); stand still for 2 s before a set for the "
             "most accurate angles"))
+    for name, seg in calibration.segments.items():
+        for anchor in seg.anchors:
+            if anchor.kind == "remount":
+                warnings.append(QualityWarning(
+                    "remounted", f"{name}: the sensor was moved on the body at about {anchor.from_s - origin:.1f} s "
+                    "(re-clipped or knocked); it was calibrated again from the standing that followed",
+                    name, anchor.from_s - origin))
     for name, stream in streams.items():
         warnings.extend(stream_warnings(name, stream.quality, origin_s=origin))
     return warnings

@@ -44,6 +44,9 @@ def read_recording(source: Source) -> Recording:
     with _open(source) as stream:
         metadata, header_line_no, data_offset = _read_preamble(stream)
         stream.seek(data_offset)
+        if not stream.read(1 << 16).strip():
+            raise RecordingError("the file has a header but no samples")
+        stream.seek(data_offset)
         try:
             columns = _parse_fast(stream)
         except _FastPathFailed:

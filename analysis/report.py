@@ -75,7 +75,8 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
         "calibration": {
             "method": result.calibration.method,
             "confidence": result.calibration.confidence,
-            "anchors": [{"sensor": n, "start_s": a.start_s - result.origin_s, "end_s": a.end_s - result.origin_s,
+            "anchors": [{"sensor": n, "from_s": max(0.0, a.from_s - result.origin_s),
+                         "start_s": a.start_s - result.origin_s, "end_s": a.end_s - result.origin_s,
                          "kind": a.kind} for n, seg in result.calibration.segments.items() for a in seg.anchors],
         },
         "thresholds": {k: getattr(result.options.thresholds, k) for k in

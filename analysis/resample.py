@@ -131,7 +131,7 @@ def regularize(name: str, stream: SensorStream) -> UniformStream:
     quality = StreamQuality(
         sampling_rate_hz=rate,
         sample_count=stream.sample_count,
-        missing_samples=int(n - np.unique(k).size),
+        missing_samples=int(n - np.count_nonzero(np.diff(k, prepend=-1) > 0)),
         gaps_s=gaps,
         duplicate_stamps=duplicates,
         jitter_rms_s=float(np.std(residual - smooth)),
@@ -151,7 +151,8 @@ def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
 
 def _fill(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Values on the full index grid 0..n-1, linear interpolation over missing indices; (n, 3)."""
-    unique_k, first = np.unique(k, return_index=True)
+    first = np.flatnonzero(np.diff(k, prepend=-1) > 0)  # k is non-decreasing: first sample of each index
+    unique_k = k[first]
     grid = np.arange(n)
     return np.column_stack([np.interp(grid, unique_k, values[first, j]) for j in range(values.shape[1])])
 

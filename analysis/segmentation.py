@@ -43,7 +43,7 @@ class RepSegmenter:
     lean_back_min_deg: float = 3.0
     lean_back_window_s: float = 2.0
     plateau_tolerance_deg: float = 1.5
-    plateau_speed_deg_s: float = 6.0
+    plateau_speed_fraction: float = 0.03
 
     def smooth(self, angle_deg: np.ndarray, *, rate_hz: float) -> np.ndarray:
         """Zero-phase low-pass of an angle series (NaNs bridged by linear interpolation), (n,)."""
@@ -63,7 +63,7 @@ class RepSegmenter:
             left_top = left_limit + int(np.argmin(smooth[left_limit:peak + 1]))
             right_top = peak + int(np.argmin(smooth[peak:right_limit + 1]))
             start = self._start(smooth, speed, left_top, peak)
-            end = self._end(smooth, speed, peak, right_top, rate_hz=rate_hz)
+            end = self._end(smooth, speed, peak, right_top, right_limit, rate_hz=rate_hz)
             plateau = self._plateau(smooth, speed, peak, start, end)
             partial = (smooth[left_top] > self.min_peak_deg / 2 and left_top == left_limit == 0) or (
                 smooth[right_top] > self.min_peak_deg / 2 and right_top == right_limit == smooth.size - 1)
@@ -77,29 +77,31 @@ class RepSegmenter:
         still = np.flatnonzero(np.abs(speed[top:crossing + 1]) < self.still_speed_deg_s)
         return top + int(still[-1]) if still.size else crossing
 
-    def _end(self, smooth, speed, peak: int, top: int, *, rate_hz: float) -> int:
+    def _end(self, smooth, speed, peak: int, top: int, limit: int, *, rate_hz: float) -> int:
+        """``top``: lowest point before the next peak; ``limit``: the next peak (or the series' end)."""
         level = max(smooth[top], 0.0) + self.top_tolerance_deg
         below = np.flatnonzero(smooth[peak:top + 1] <= level)
         crossing = peak + int(below[0]) if below.size else top
-        limit = top
         # a lean-back is the dip right after the lockout, not a later one (walking, sitting down)
-        dip_end = min(top, crossing + int(self.lean_back_window_s * rate_hz))
+        dip_end = min(limit, crossing + int(self.lean_back_window_s * rate_hz))
         dip = crossing + int(np.argmin(smooth[crossing:dip_end + 1]))
         if smooth[dip] < -self.lean_back_min_deg:  # back up through standing after the dip
-            after = np.flatnonzero(smooth[dip:top + 1] >= -self.top_tolerance_deg / 2)
-            crossing = dip + int(after[0]) if after.size else dip
-        still = np.flatnonzero(np.abs(speed[crossing:limit + 1]) < self.still_speed_deg_s)
+            after = np.flatnonzero(smooth[dip:limit + 1] >= -self.top_tolerance_deg / 4)
+            return dip + int(after[0]) if after.size else dip
+        still = np.flatnonzero(np.abs(speed[crossing:top + 1]) < self.still_speed_deg_s)
         return crossing + int(still[0]) if still.size else crossing
 
     def _plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
-        flat = (smooth >= smooth[peak] - self.plateau_tolerance_deg) & (np.abs(speed) < self.plateau_speed_deg_s)
-        lo = peak
-        while lo > start and flat[lo - 1]:
-            lo -= 1
-        hi = peak
-        while hi < end and flat[hi + 1]:
-            hi += 1
-        return lo, hi
+        """Inclusive range around ``peak`` within ``plateau_tolerance_deg`` of it and slower than
+        ``plateau_speed_fraction`` of that side's peak speed (so a slow approach is not taken for a pause)."""
+        near = smooth >= smooth[peak] - self.plateau_tolerance_deg
+        down_limit = self.plateau_speed_fraction * max(float(speed[start:peak + 1].max()), 1e-6)
+        up_limit = self.plateau_speed_fraction * max(float(-speed[peak:end + 1].min()), 1e-6)
+        before = ~(near[start:peak + 1] & (speed[start:peak + 1] < down_limit))
+        after = ~(near[peak:end + 1] & (-speed[peak:end + 1] < up_limit))
+        lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
+        hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
+        return min(lo, peak), max(hi, peak)
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:

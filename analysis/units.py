@@ -46,6 +46,11 @@ def decide_units(recording: Recording, *, acc_unit: str, gyr_unit: str) -> UnitD
         else:
             raise RecordingError(f"accelerations have a median magnitude of {median:.2f}, which is neither m/s² "
                                  "(about 9.8) nor g (about 1); pass --acc-unit m/s2 or --acc-unit g")
+    else:
+        median = float(np.median(np.linalg.norm(acc, axis=1))) * ACC_UNITS[acc_unit]
+        if not 7.0 <= median <= 13.0:
+            raise RecordingError(f"read as {acc_unit}, accelerations have a median magnitude of {median:.1f} m/s² "
+                                 "instead of about 9.8; check --acc-unit")
     if gyr_unit == "auto":
         fast = float(np.percentile(np.linalg.norm(gyr, axis=1), 99.5))
         if fast > MAX_PLAUSIBLE_RADPS:
@@ -65,3 +70,23 @@ def to_canonical(recording: Recording, decision: UnitDecision) -> Recording:
     sensors = {n: replace(s, acc_mps2=s.acc_mps2 * acc_scale, gyr_radps=s.gyr_radps * gyr_scale)
                for n, s in recording.sensors.items()}
     return Recording(sensors=sensors, metadata=recording.metadata)
+
+
+def rotation_consistency(acc_mps2: np.ndarray, gyr_radps: np.ndarray, *, sampling_rate_hz: float) -> float:
+    """Correlation (-1..1) between how the gravity direction turns in sensor axes and how the gyroscope says it
+    should turn (``dv/dt = -ω × v``), over moving samples. Near +1 for a consistent right-handed sensor, near -1
+    when one axis was flipped on export (a left-handed frame); near 0 when there is too little motion to tell.
+    Shapes (n, 3) on a uniform grid."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if acc_mps2.shape[0] < 50:
+        return 0.0
+    sos = butter(2, min(2.0, 0.4 * sampling_rate_hz), fs=sampling_rate_hz, output="sos")
+    v = sosfiltfilt(sos, acc_mps2 / np.linalg.norm(acc_mps2, axis=1, keepdims=True), axis=0)
+    measured = np.gradient(v, axis=0) * sampling_rate_hz
+    predicted = -np.cross(sosfiltfilt(sos, gyr_radps, axis=0), v)
+    moving = np.linalg.norm(predicted, axis=1) > 0.2
+    if moving.sum() < 20:
+        return 0.0
+    a, b = measured[moving].ravel(), predicted[moving].ravel()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
 from analysis.report import build_report  # noqa: E402
-from analysis.simulate import FAMILIES, simulate_preset  # noqa: E402
+from analysis.simulate import FAMILIES, simulate_family  # noqa: E402
 from analysis.simulate.evaluate import Score, score_report  # noqa: E402
 from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
 
@@ -64,7 +64,7 @@ def run(families: list[str], seeds: range, options: AnalysisOptions, *, verbose:
     for family in families:
         per_family[family] = Score()
         for seed in seeds:
-            sim = simulate_preset(family, seed=seed)
+            sim = simulate_family(family, seed=seed)
             s = score_report(build_report(analyze(sim.recording, options=options)), sim)
             if verbose and (not s.exact_count or s.false_positive or s.false_negative):
                 print(f"  {family} seed {seed}: TP {s.true_positive} FP {s.false_positive} FN {s.false_negative}",

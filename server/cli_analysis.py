@@ -15,6 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--series", action="store_true", help="with --json: include the angle time series")
     p.add_argument("--acc-unit", default="auto", choices=["auto", "m/s2", "g"], help="accelerometer unit (default: auto)")
     p.add_argument("--gyr-unit", default="auto", choices=["auto", "rad/s", "deg/s"], help="gyroscope unit (default: auto)")
+    p.add_argument("--axes", default="auto", choices=["auto", "right-handed", "left-handed"],
+                   help="sensor axes handedness; left-handed reverses the gyroscope (default: auto-detect)")
     p.add_argument("--rounding-threshold", type=float, default=20.0, metavar="DEG",
                    help="flag back rounding at or above this many degrees (default 20)")
     p.add_argument("--lean-back-threshold", type=float, default=8.0, metavar="DEG",
@@ -41,7 +43,7 @@ def _analyze(args: argparse.Namespace) -> int:
     options = AnalysisOptions(
         thresholds=Thresholds(back_rounding_deg=args.rounding_threshold, lean_back_deg=args.lean_back_threshold,
                               incomplete_lockout_deg=args.lockout_threshold),
-        acc_unit=args.acc_unit, gyr_unit=args.gyr_unit,
+        acc_unit=args.acc_unit, gyr_unit=args.gyr_unit, axes=args.axes,
     )
     report = build_report(analyze_file(args.file, options=options), include_series=args.series)
     if args.json:

@@ -3,7 +3,7 @@ lever arms in any mounting, realistic sensor and link errors). Used by the tests
 demo recordings and the BLE emulators."""
 
 from .engine import GroundTruth, Simulation, simulate
-from .families import FAMILIES, PRESETS, simulate_preset
+from .families import FAMILIES, PRESETS, simulate_family, simulate_preset
 from .plan import RepPlan, SessionPlan
 
-__all__ = ["FAMILIES", "PRESETS", "GroundTruth", "RepPlan", "SessionPlan", "Simulation", "simulate", "simulate_preset"]
+__all__ = ["FAMILIES", "PRESETS", "GroundTruth", "RepPlan", "SessionPlan", "Simulation", "simulate", "simulate_family", "simulate_preset"]

@@ -12,12 +12,14 @@ import numpy as np
 
 from ..recording import Recording, SensorStream
 from .kinematics import body_motion, ideal_imu, sagittal_angles_deg
-from .plan import Fidget, RepPlan, SessionPlan, SetPlan, Stand, Walk
+from scipy.spatial.transform import Rotation, Slerp
+
+from .plan import Fidget, Remount, RepPlan, SessionPlan, SetPlan, Sit, Stand, Walk
 from .sensor_model import SampledSensor, sample_sensor
-from .timeline import Timeline, smooth_noise
+from .timeline import Timeline, min_jerk, smooth_noise
 
 SEGMENT_OF_SENSOR = {"back": "thorax", "hip": "pelvis"}
-LAST_REP_LEAN_WINDOW_S = 2.0
+LEAN_WINDOW_S = 2.0
 TRUTH_THRESHOLDS = {"back_rounding_deg": 20.0, "lean_back_deg": 8.0, "incomplete_lockout_deg": 12.0}
 
 
@@ -89,12 +91,21 @@ def _add_rep(tl: Timeline, rep: RepPlan, set_index: int) -> _RepMarks:
     return _RepMarks(rep, set_index, start, (plateau_start + plateau_end) // 2, (plateau_start, plateau_end), end)
 
 
-def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], list[_RepMarks], int]:
-    """Channels on the truth grid, the reps' sample marks, and the number of sets."""
+@dataclass
+class _Events:
+    """Sensor-side events on the truth grid: re-mounts (sensor, start, end, new mount) and outages."""
+
+    remounts: list[tuple[str, int, int, Rotation]]
+    outages: dict[str, list[tuple[int, int]]]
+
+
+def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], list[_RepMarks], int, _Events]:
+    """Channels on the truth grid, the reps' sample marks, the number of sets and the sensor events."""
     tl = Timeline(plan.truth_rate_hz)
     marks: list[_RepMarks] = []
     set_index = 0
     sway_spans: list[tuple[int, int, float]] = []
+    events = _Events([], {})
     for block in plan.blocks:
         begin = tl.sample_count
         if isinstance(block, Stand):
@@ -116,6 +127,18 @@ def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str,
                 a.next_start = b.start
             set_marks[-1].block_end = tl.sample_count
             marks.extend(set_marks)
+            if block.missing_sensor:
+                margin = int(2.0 * plan.truth_rate_hz)
+                events.outages.setdefault(block.missing_sensor, []).append((begin - margin, tl.sample_count + margin))
+        elif isinstance(block, Remount):
+            tl.hold(block.duration_s)
+            events.remounts.append((block.sensor, begin, tl.sample_count, block.new_mount))
+        elif isinstance(block, Sit):
+            tl.move(1.0, pelvis_pitch_deg=25.0, spine_flex_deg=10.0, drop_m=0.25, hip_back_m=0.2)
+            tl.move(0.9, pelvis_pitch_deg=-15.0, spine_flex_deg=20.0, drop_m=0.45, hip_back_m=0.25)
+            tl.hold(block.duration_s)
+            tl.move(0.9, pelvis_pitch_deg=30.0, spine_flex_deg=8.0, drop_m=0.35, hip_back_m=0.2)
+            tl.move(1.2, pelvis_pitch_deg=0.0, spine_flex_deg=0.0, drop_m=0.0, hip_back_m=0.0)
     channels = tl.channels()
     for begin, end, sway in sway_spans:  # postural sway while standing, faded in and out (no steps)
         n = end - begin
@@ -124,15 +147,39 @@ def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str,
         for channel, amplitude in (("pelvis_pitch_deg", sway), ("spine_flex_deg", sway / 2)):
             channels[channel][begin:end] += taper * smooth_noise(rng, n, rate_hz=plan.truth_rate_hz, cutoff_hz=0.4,
                                                                  amplitude=amplitude)
-    return channels, marks, set_index
+    return channels, marks, set_index, events
+
+
+def _mounts(base: Rotation, sensor: str, events: _Events, n: int, rng: np.random.Generator) -> Rotation:
+    """Per-sample mount of ``sensor``: ``base`` until a re-mount, a handled transition, then the new one."""
+    mine = [e for e in events.remounts if e[0] == sensor]
+    if not mine:
+        return base
+    quats = np.tile(base.as_quat(), (n, 1))
+    current = base
+    for _, start, end, new in mine:
+        length = end - start
+        wobble = Rotation.from_rotvec(
+            np.radians(25.0) * np.sin(np.pi * np.arange(length) / length)[:, None] * rng.normal(size=3)
+            / np.sqrt(3))
+        path = Slerp([0.0, 1.0], Rotation.concatenate([current, new]))(min_jerk(np.arange(length) / max(1, length - 1)))
+        quats[start:end] = (path * wobble).as_quat()
+        quats[end:] = new.as_quat()
+        current = new
+    return Rotation.from_quat(quats)
 
 
 def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
     """Simulate ``plan`` deterministically; returns the recording and its ground truth."""
     rng = np.random.default_rng(seed)
-    channels, marks, set_count = build_motion(plan, rng)
+    channels, marks, set_count, events = build_motion(plan, rng)
     rate = plan.truth_rate_hz
     grid_t = np.arange(channels["heading_deg"].size) / rate
+    first_sample_s, last_sample_s = 0.01 * rng.uniform(), grid_t[-1] - 0.01
+    if plan.truncate:  # start inside the first rep's descent, stop inside the last rep's ascent
+        first, last = marks[0], marks[-1]
+        first_sample_s = grid_t[(first.start + first.plateau[0]) // 2]
+        last_sample_s = grid_t[(last.plateau[1] + last.end) // 2]
     motion = body_motion(channels, plan.geometry)
     trunk, _, _ = sagittal_angles_deg(motion["thorax"].rotation, plan.geometry.trunk_standing_pitch_deg)
     pelvis, hike, m_heading = sagittal_angles_deg(motion["pelvis"].rotation, plan.geometry.pelvis_standing_pitch_deg)
@@ -141,13 +188,36 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
     sampled: dict[str, SampledSensor] = {}
     for name, sensor_plan in plan.sensors.items():
         seg = motion[SEGMENT_OF_SENSOR[name]]
-        acc, gyr = ideal_imu(seg, sensor_plan.mount, truth_rate_hz=rate)
-        s = sample_sensor(rng, grid_t, acc, gyr, sensor_plan.errors, start_s=0.01 * rng.uniform(), end_s=grid_t[-1] - 0.01)
+        mount = _mounts(sensor_plan.mount, name, events, grid_t.size, rng)
+        acc, gyr = ideal_imu(seg, mount, truth_rate_hz=rate)
+        outages = [(grid_t[max(0, a)], grid_t[min(grid_t.size - 1, b)]) for a, b in events.outages.get(name, [])]
+        s = sample_sensor(rng, grid_t, acc, gyr, sensor_plan.errors, start_s=first_sample_s, end_s=last_sample_s,
+                          outages_s=outages)
         sampled[name] = s
-        sensors[name] = SensorStream(time_s=s.stamp_s + plan.time_origin_s, acc_mps2=s.acc_mps2, gyr_radps=s.gyr_radps)
+        acc_out, gyr_out = s.acc_mps2 * plan.acc_scale, s.gyr_radps * plan.gyr_scale
+        if plan.mirror_axis is not None:
+            acc_out[:, plan.mirror_axis] *= -1
+            gyr_out[:, plan.mirror_axis] *= -1
+        sensors[name] = SensorStream(time_s=s.stamp_s + plan.time_origin_s, acc_mps2=acc_out, gyr_radps=gyr_out)
 
     hip_z = motion["pelvis"].position_m[:, 2]
-    reps = [_rep_truth(i + 1, mk, grid_t, trunk, pelvis, hike, m_heading, hip_z, plan) for i, mk in enumerate(marks)]
+    reps = []
+    for mk in marks:
+        rep = _rep_truth(len(reps) + 1, mk, grid_t, trunk, pelvis, hike, m_heading, hip_z, plan)
+        if grid_t[mk.end] < first_sample_s or grid_t[mk.start] > last_sample_s:
+            continue  # not recorded at all
+        rep["partial"] = bool(grid_t[mk.start] < first_sample_s or grid_t[mk.end] > last_sample_s)
+        for sensor, fields in (("hip", ("pelvis_angle_deg", "back_rounding_deg", "hip_drop_m", "hip_hike_deg",
+                                        "pelvis_rotation_deg")),
+                               ("back", ("trunk_angle_deg", "back_rounding_deg", "lockout_lean_back_deg"))):
+            absent = sensor not in plan.sensors or any(a <= mk.end and b >= mk.start for a, b in events.outages.get(sensor, []))
+            if absent:
+                rep.update({f: None for f in fields})
+                if sensor == "hip":
+                    rep["flags"] = [f for f in rep["flags"] if f != "back_rounding"]
+                else:
+                    rep["flags"] = [f for f in rep["flags"] if f not in ("back_rounding", "lean_back")]
+        reps.append(rep)
     recording = Recording(sensors=sensors, metadata={
         "synthetic": "true", "source": "hinge simulate", "family": plan.family, "seed": str(seed),
     })
@@ -159,10 +229,7 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
 def _rep_truth(index, mk: _RepMarks, t, trunk, pelvis, hike, m_heading, hip_z, plan: SessionPlan) -> dict:
     rate = plan.truth_rate_hz
     span = slice(mk.start, mk.end + 1)
-    if mk.next_start is not None:
-        lean_end = mk.next_start
-    else:
-        lean_end = min(mk.block_end, mk.end + int(LAST_REP_LEAN_WINDOW_S * rate))
+    lean_end = min(mk.next_start if mk.next_start is not None else mk.block_end, mk.end + int(LEAN_WINDOW_S * rate))
     lean = max(0.0, -float(trunk[mk.bottom:lean_end].min()))
     rounding = float((trunk - pelvis)[span].max())
     rep = mk.plan

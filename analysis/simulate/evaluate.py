@@ -67,7 +67,8 @@ class Score:
 def score_report(report: dict, sim: Simulation) -> Score:
     """Score one ``hinge-report/1`` dict against the simulation it was made from."""
     origin = report["recording"]["start_time_s"]
-    truth = [{**r, **{k: r[k] - origin for k in ("start_s", "bottom_s", "end_s")}} for r in sim.truth.reps]
+    truth = [{**r, **{k: r[k] - origin for k in ("start_s", "bottom_s", "end_s")}} for r in sim.truth.reps
+             if not r["partial"]]
     detected = [r for r in report["reps"] if not r["partial"]]
     score = Score(recordings=1)
     score.exact_count = int(len(detected) == len(truth))

@@ -11,8 +11,12 @@ from typing import Callable
 import numpy as np
 
 from .engine import Simulation, simulate
-from .plan import (Block, Fidget, SensorPlan, SessionPlan, SetPlan, Stand, Walk, random_errors, random_geometry,
-                   random_mount, sample_rep)
+from dataclasses import replace
+
+from scipy.spatial.transform import Rotation
+
+from .plan import (Block, Fidget, Remount, SensorPlan, SessionPlan, SetPlan, Sit, Stand, Walk, random_errors,
+                   random_geometry, random_mount, sample_rep)
 
 RATES_HZ = (25.0, 50.0, 52.0, 60.0, 100.0, 104.0, 200.0, 400.0)
 UNIX_ORIGIN_S = 1_763_700_000.0
@@ -118,9 +122,71 @@ def hip_only(rng):
                  names=("hip",))
 
 
+# --- real-world sessions (issue 6) -------------------------------------------------------------------------
+
+
+def _hinge(rng) -> str:
+    return str(rng.choice(["rdl", "deadlift", "good_morning"]))
+
+
+def no_standing(rng):
+    """Press record and start lifting at once; walk to another station; stop right after the last rep."""
+    return _plan(rng, "no_standing", [Stand(0.3, sway_deg=0.0), _set(rng, _hinge(rng), 6),
+                                      Walk(rng.uniform(6, 10), turn_deg=rng.uniform(90, 180)),
+                                      _set(rng, _hinge(rng), 5, rounding=lambda i: i >= 3), Stand(0.4, sway_deg=0.0)])
+
+
+def standing_end(rng):
+    return _plan(rng, "standing_end", [Stand(0.3, sway_deg=0.0), _set(rng, _hinge(rng), 7, lean_back=lambda i: i == 4),
+                                       Stand(rng.uniform(3, 5))])
+
+
+def remount(rng):
+    """One sensor is knocked and re-clipped mid-set in a different orientation."""
+    sensor = str(rng.choice(["back", "hip"]))
+    turn = Rotation.from_rotvec(np.radians(rng.uniform(25, 70)) * _unit(rng))
+    plan = _plan(rng, "remount", [_start(rng), _set(rng, "rdl", 4)])
+    new_mount = turn * plan.sensors[sensor].mount
+    blocks = plan.blocks + (Remount(sensor, new_mount, rng.uniform(2.5, 4.0)), Stand(rng.uniform(2.5, 4.0)),
+                            _set(rng, "rdl", 4, rounding=lambda i: i == 2), _end(rng))
+    return replace(plan, blocks=blocks)
+
+
+def sitting(rng):
+    return _plan(rng, "sitting", [_start(rng), _set(rng, _hinge(rng), 5), Walk(rng.uniform(4, 7), turn_deg=160),
+                                  Sit(rng.uniform(20, 40)), Stand(rng.uniform(1, 3)), _set(rng, "squat", 5),
+                                  _end(rng)])
+
+
+def truncated(rng):
+    """The recording starts in the middle of a rep and stops in the middle of one."""
+    return replace(_plan(rng, "truncated", [_start(rng), _set(rng, _hinge(rng), 7), _end(rng)]), truncate=True)
+
+
+def sensor_missing_set(rng):
+    missing = str(rng.choice(["back", "hip"]))
+    return _plan(rng, "sensor_missing_set", [
+        _start(rng), _set(rng, "rdl", 5), *_between_sets(rng),
+        SetPlan(_set(rng, "rdl", 5, lean_back=lambda i: i == 2).reps, missing_sensor=missing),
+        *_between_sets(rng), _set(rng, "rdl", 5), _end(rng)])
+
+
+def units_in_the_wild(rng):
+    """A phone export in g and deg/s with one axis flipped (a left-handed frame)."""
+    return replace(_plan(rng, "units_in_the_wild", [_start(rng), _set(rng, _hinge(rng), 6), _end(rng)]),
+                   acc_scale=1 / 9.80665, gyr_scale=180 / np.pi, mirror_axis=int(rng.integers(3)))
+
+
+def _unit(rng) -> np.ndarray:
+    v = rng.normal(size=3)
+    return v / np.linalg.norm(v)
+
+
+CORE_FAMILIES = (rdl_clean, rounding, lean_back, incomplete_lockout, swing, slow_pause, partial, squat, mixed,
+                 staggered, walking_sets, back_only, hip_only)
+REAL_WORLD_FAMILIES = (no_standing, standing_end, remount, sitting, truncated, sensor_missing_set, units_in_the_wild)
 FAMILIES: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
-    f.__name__: f for f in (rdl_clean, rounding, lean_back, incomplete_lockout, swing, slow_pause, partial, squat,
-                            mixed, staggered, walking_sets, back_only, hip_only)
+    f.__name__: f for f in CORE_FAMILIES + REAL_WORLD_FAMILIES
 }
 
 
@@ -133,17 +199,25 @@ def _demo(family: str, *, names=("back", "hip")):
     return plan
 
 
-PRESETS: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
+DEMOS: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
     "clean": _demo("rdl_clean"),
     "rounding": _demo("rounding"),
     "lean_back": _demo("lean_back"),
     "back_only": _demo("back_only", names=("back",)),
-    **FAMILIES,
 }
+PRESETS = {**FAMILIES, **DEMOS}  # the demos' 100 Hz sensors win where a family has the same name
+
+
+def simulate_family(family: str, *, seed: int) -> Simulation:
+    """Simulate one session of an accuracy-corpus family (see :data:`FAMILIES`)."""
+    if family not in FAMILIES:
+        raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    return simulate(FAMILIES[family](np.random.default_rng(seed)), seed=seed)
 
 
 def simulate_preset(name: str, *, seed: int) -> Simulation:
-    """Simulate a named preset: the demo sets (``clean``, ``rounding``, ``lean_back``, ``back_only``) or a family."""
+    """Simulate a named preset: a demo set (``clean``, ``rounding``, ``lean_back``, ``back_only``: 100 Hz
+    sensors) or any other corpus family."""
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return simulate(PRESETS[name](np.random.default_rng(seed)), seed=seed)

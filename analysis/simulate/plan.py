@@ -63,9 +63,26 @@ class Fidget:
 @dataclass(frozen=True)
 class SetPlan:
     reps: tuple[RepPlan, ...]
+    missing_sensor: str | None = None  # this sensor records nothing during the set (link lost)
 
 
-Block = Stand | Walk | Fidget | SetPlan
+@dataclass(frozen=True)
+class Remount:
+    """The lifter stands while re-clipping one sensor: it is handled, then sits in a new orientation."""
+
+    sensor: str
+    new_mount: Rotation
+    duration_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class Sit:
+    """Sit down on a bench, rest, stand up (the trunk leans forward on the way down and up)."""
+
+    duration_s: float
+
+
+Block = Stand | Walk | Fidget | SetPlan | Remount | Sit
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,10 @@ class SessionPlan:
     sensors: dict[str, SensorPlan] = field(default_factory=dict)
     time_origin_s: float = 0.0
     truth_rate_hz: float = 1000.0
+    truncate: bool = False          # the recording starts inside the first rep and stops inside the last
+    acc_scale: float = 1.0          # written acc = scale x m/s² (1/9.80665 for g)
+    gyr_scale: float = 1.0          # written gyr = scale x rad/s (180/pi for deg/s)
+    mirror_axis: int | None = None  # an exporter that flips one axis of both acc and gyr (left-handed)
 
 
 # ------------------------------------------------------------------------------------------------ sampling

@@ -63,6 +63,7 @@ def sample_sensor(
     *,
     start_s: float,
     end_s: float,
+    outages_s: list[tuple[float, float]] = (),
 ) -> SampledSensor:
     """Sample ideal signals (on ``grid_t``) the way ``errors`` describes, between ``start_s`` and ``end_s``.
 
@@ -113,4 +114,7 @@ def sample_sensor(
             lost = np.isin(batch, np.unique(batch[lost]))
         keep &= ~lost
         dropped.append((begin, begin + length))
+    for begin, end in outages_s:  # the link is down for a long time: nothing arrives
+        keep &= ~((true_t >= begin) & (true_t < end))
+        dropped.append((begin, end))
     return SampledSensor(stamp[keep], true_t[keep], acc[keep], gyr[keep], dropped)
