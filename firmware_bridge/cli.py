@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     record.add_argument("--rate", type=float, default=200.0, metavar="HZ",
                         help="requested output rate; each device picks its nearest supported rate (default 200)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    record.add_argument("--server", metavar="URL",
+                        help="also stream to the server's live view, e.g. http://localhost:8000 "
+                             "(docs/live-protocol.md; best effort, the file is the record)")
     _add_virtual(record)
     record.set_defaults(handler=run_record)
 
@@ -110,6 +113,8 @@ def run_record(args: argparse.Namespace) -> int:
         note = f" (last error: {status.last_error})" if status.samples == 0 and status.last_error else ""
         print(f"{status.sensor}: {status.samples} samples from {status.kind} {status.address}, lost "
               f"{status.lost_packets} packets, {status.reconnects} reconnects{note}")
+    if recorder.live and recorder.live.last_error:
+        print(f"live view: not all samples were streamed ({recorder.live.last_error})", file=sys.stderr)
     if not any(link.status.samples for link in recorder.links):
         raise DeviceError("no samples were received, so no file was written")
     print(f"wrote {output}")
@@ -118,7 +123,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace, backends: dict[str, Any], *, sensors: dict[str, str],
                   output: str) -> Recorder:
-    recorder = Recorder(output, sensors, args.rate, on_status=_print_status,
+    recorder = Recorder(output, sensors, args.rate, on_status=_print_status, server_url=args.server,
                         client_options={"backend": backends["client"]} if backends else {},
                         metadata={"synthetic": "true", "virtual_preset": args.virtual} if args.virtual else {})
     loop = asyncio.get_running_loop()

@@ -146,11 +146,12 @@ class EmulatedWearable(abc.ABC):
             payload = self._packet(ks, index)
             if self._rng.uniform() < self.loss_probability:
                 self.dropped_packets += 1
-            else:
-                await self.device.notify_subscribers(self._data, payload)
+            elif self.device.connections:
+                # logged first: once called, the notification goes out even if this task is cancelled
                 self.sent_packets += 1
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
+                await self.device.notify_subscribers(self._data, payload)
             k += samples_per_packet
 
     def _on_connection(self, connection: Connection) -> None:
@@ -337,7 +338,8 @@ def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict
             for i, (sensor, stream) in enumerate(recording.sensors.items())}
 
 
-async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_hz: float, scenario):
+async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_hz: float, scenario,
+                          server_url: str | None = None):
     """Record ``emulators`` (sensor → emulator) through bleak on a fresh virtual link while the coroutine
     ``scenario(emulators)`` runs; then stop the devices, let notifications in flight land, stop the recorder.
     Returns the finished :class:`~firmware_bridge.recorder.Recorder`."""
@@ -348,7 +350,7 @@ async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_
     for emulator in emulators.values():
         await emulator.attach(radio.new_device(emulator.name, emulator.address))
     recorder = Recorder(path, {name: e.address for name, e in emulators.items()}, rate_hz,
-                        client_options={"backend": radio.client_backend})
+                        client_options={"backend": radio.client_backend}, server_url=server_url)
     task = asyncio.create_task(recorder.run())
     await scenario(emulators)
     for emulator in emulators.values():

@@ -28,6 +28,7 @@ from analysis.recording_format import format_metadata_lines, format_sample_rows
 from .clock import ClockAligner, FrameCounter, host_time_s
 from .devices import Batch, session_for_services
 from .errors import DeviceError
+from .live import LiveStreamer
 
 GAPS_KEY = "gaps"
 GAPS_FIELD_BYTES = 4000
@@ -155,12 +156,13 @@ class SensorLink:
     rate_hz : requested output rate (the device picks its nearest supported rate).
     client_options : extra ``BleakClient`` arguments, e.g. ``{"backend": radio.client_backend}``.
     connect_timeout_s : per attempt; attempts repeat until stopped.
+    live : also hand every chunk and gap to this streamer (``--server``).
     """
 
     def __init__(self, sensor: str, address: str, writer: RecordingWriter, *, rate_hz: float,
                  client_options: dict[str, Any] | None = None, connect_timeout_s: float = 2.0,
-                 settle_s: float = 0.5, retry_delay_s: float = 0.2) -> None:
-        self.sensor, self.address, self.writer = sensor, address, writer
+                 settle_s: float = 0.5, retry_delay_s: float = 0.2, live: LiveStreamer | None = None) -> None:
+        self.sensor, self.address, self.writer, self.live = sensor, address, writer, live
         self.rate_hz = rate_hz
         self.client_options = client_options or {}
         self.connect_timeout_s, self.settle_s, self.retry_delay_s = connect_timeout_s, settle_s, retry_delay_s
@@ -245,8 +247,12 @@ class SensorLink:
                 time_s = np.maximum.accumulate(np.maximum(time_s, self._last_time_s))  # never backwards
                 if self._gap_open:
                     self.writer.add_gap(self.sensor, self._last_time_s, float(time_s[0]))
+                    if self.live:
+                        self.live.gap(self.sensor, self._last_time_s, float(time_s[0]))
             self._gap_open = False
             self.writer.append(self.sensor, time_s, acc, gyr)
+            if self.live:
+                self.live.samples(self.sensor, time_s, acc, gyr)
             self._last_time_s = float(time_s[-1])
             self.status.samples += time_s.shape[0]
 
@@ -256,7 +262,8 @@ class Recorder:
     """Records the given sensors into ``path`` until :meth:`stop`.
 
     ``sensors`` maps ``back`` / ``hip`` to an address; ``on_status`` is called every ``status_interval_s``
-    with one :class:`SensorStatus` per sensor.
+    with one :class:`SensorStatus` per sensor. With ``server_url`` the samples are streamed to the server's live
+    view as well (``docs/live-protocol.md``); ``self.live`` then holds the streamer.
     """
 
     path: str | os.PathLike
@@ -268,10 +275,12 @@ class Recorder:
     status_interval_s: float = 1.0
     on_status: Callable[[list[SensorStatus]], None] | None = None
     connect_timeout_s: float = 2.0
+    server_url: str | None = None
 
     def __post_init__(self) -> None:
         self._stop = asyncio.Event()
         self.links: list[SensorLink] = []
+        self.live: LiveStreamer | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -280,11 +289,13 @@ class Recorder:
         metadata = {"source": "hinge record", "created": f"{host_time_s():.3f}",
                     "requested_rate_hz": f"{self.rate_hz:g}",
                     **{f"{name}_device": address for name, address in self.sensors.items()}, **self.metadata}
+        self.live = LiveStreamer(self.server_url, metadata) if self.server_url else None
         writer = RecordingWriter(self.path, metadata)
         self.links = [SensorLink(name, address, writer, rate_hz=self.rate_hz, client_options=self.client_options,
-                                 connect_timeout_s=self.connect_timeout_s)
+                                 connect_timeout_s=self.connect_timeout_s, live=self.live)
                       for name, address in self.sensors.items()]
         tasks = [asyncio.create_task(link.run()) for link in self.links]
+        streaming = asyncio.create_task(self.live.run()) if self.live else None
         try:
             samples = [0] * len(self.links)
             next_status = host_time_s() + self.status_interval_s
@@ -299,13 +310,19 @@ class Recorder:
                         link.status.rate_hz = (link.status.samples - samples[i]) / self.status_interval_s
                         samples[i] = link.status.samples
                     next_status += self.status_interval_s
+                    statuses = [link.status for link in self.links]
                     if self.on_status:
-                        self.on_status([link.status for link in self.links])
+                        self.on_status(statuses)
+                    if self.live:
+                        self.live.status(statuses)
         finally:
             for link in self.links:
                 link.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             writer.close()
+            if streaming is not None:
+                self.live.close()
+                await asyncio.gather(streaming, return_exceptions=True)
             if not any(link.status.samples for link in self.links):
                 os.remove(writer.path)  # a file without samples is not a recording
 
