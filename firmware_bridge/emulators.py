@@ -65,7 +65,7 @@ class EmulatedWearable(abc.ABC):
         self._rng = np.random.default_rng(seed)
         self._data: gatt.Characteristic  # the notifying data characteristic, made by each subclass
         self.device: Device | None = None
-        self._epoch_s = 0.0        # host time at which the device clock read 0
+        self._epoch_s = 0.0  # host time of power-on, when the device clock read _device_offset_s
         self._device_offset_s = 1000.0 + 100.0 * self._rng.uniform()  # device clock at power-on (arbitrary)
         self._task: asyncio.Task | None = None
         self._truth_index: list[np.ndarray] = []
