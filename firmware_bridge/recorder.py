@@ -96,13 +96,15 @@ class SensorStatus:
     lost_packets: int = 0
     reconnects: int = 0
     battery_percent: int | None = None
+    round_trip_ms: float | None = None   # shortest command round trip at the last connect
     last_error: str = ""
 
     def line(self) -> str:
         battery = "n/a" if self.battery_percent is None else f"{self.battery_percent}%"
         state = f"{self.rate_hz:6.1f} Hz" if self.connected else "  (link down)"
+        trip = "" if self.round_trip_ms is None else f", round trip {self.round_trip_ms:.0f} ms"
         return (f"{self.sensor}: {state}, lost {self.lost_packets} packets, reconnects {self.reconnects}, "
-                f"battery {battery}")
+                f"battery {battery}{trip}")
 
 
 class AlignedStream:
@@ -208,6 +210,8 @@ class SensorLink:
                 self.status.kind = session_type.KIND
                 self.stream_info = await session.start(rate_hz=self.rate_hz)
                 self.status.battery_percent = await session.battery_percent()
+                trip_s = await session.round_trip_s()
+                self.status.round_trip_ms = None if trip_s is None else trip_s * 1e3
                 self.status.reconnects += self._connected_before
                 self._connected_before = self.status.connected = True
                 aligned = AlignedStream(session.decode, self.stream_info.rate_hz, self.settle_s)

@@ -78,6 +78,10 @@ class DeviceSession(abc.ABC):
     def decode(self, data: bytes) -> Batch:
         """Decode one data notification; raises :class:`ProtocolError` naming the bytes when malformed."""
 
+    async def round_trip_s(self) -> float | None:
+        """Shortest command round trip over the link, s (None when the protocol has no echo command)."""
+        return None
+
     async def battery_percent(self) -> int | None:
         """Battery level from the standard Battery Service, or None when the device has none."""
         if self.client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import struct
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,6 +166,15 @@ class HingeImuSession(DeviceSession):
         if self._decoder is None:
             raise DeviceError("hinge-imu: data before the stream was configured")
         return self._decoder.decode(data)
+
+    async def round_trip_s(self) -> float:
+        """Shortest of three time-sync ping round trips, s."""
+        trips = []
+        for token in range(3):
+            sent_s = time.monotonic()
+            await self.ping(token)
+            trips.append(time.monotonic() - sent_s)
+        return min(trips)
 
     async def ping(self, token: int) -> int:
         """Send a time-sync ping; returns the device clock (µs, raw u32) at which it answered."""

@@ -80,6 +80,8 @@ def test_two_sensors_at_200_hz_hold_every_sample_aligned(tmp_path, motion):
     assert recording.metadata["gaps"] == ""
     assert all(link.status.lost_packets == 0 and link.status.reconnects == 0 for link in recorder.links)
     assert all(link.status.battery_percent == 87 for link in recorder.links)
+    assert all(link.status.round_trip_ms > 0 for link in recorder.links)  # time-sync pings answered
+    assert "reconnects 0, battery 87%, round trip" in recorder.links[0].status.line()
 
 
 def test_packet_loss_and_a_dropped_link_become_recorded_gaps_with_nothing_else_lost(tmp_path, motion):
