@@ -56,9 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     emulate.add_argument("--transport", action="append", required=True, metavar="SPEC",
                          help="Bumble transport of a controller the host may take over (usb:0, serial:/dev/ttyACM0,"
                               " tcp-client:127.0.0.1:9000, ...)")
-    emulate.add_argument("--kind", choices=sorted(EMULATORS), default="hinge-imu")
+    emulate.add_argument("--kind", choices=sorted(EMULATORS), default="hinge-imu",
+                         help="device protocol to emulate (default hinge-imu)")
     emulate.add_argument("--preset", default="clean", help="simulator preset to play (default clean)")
-    emulate.add_argument("--seed", type=int, default=1)
+    emulate.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     emulate.add_argument("--rate", type=float, default=200.0, metavar="HZ", help="emulated IMU rate (default 200)")
     emulate.set_defaults(handler=run_emulate)
 
