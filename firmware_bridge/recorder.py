@@ -69,14 +69,18 @@ class RecordingWriter:
         os.pwrite(self._fd, text.ljust(GAPS_FIELD_BYTES).encode(), self._gaps_offset)
         os.fsync(self._fd)
 
-    def flush(self) -> None:
-        """Write whole queued lines in one call and fsync."""
+    def flush(self, *, sync: bool = True) -> None:
+        """Write whole queued lines in one call, then fsync unless ``sync`` is False.
+
+        Written lines survive the process being killed; only the fsync makes them survive a power cut.
+        """
         if self._pending:
             data, self._pending = "".join(self._pending).encode(), []
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
+        if sync:
+            os.fsync(self._fd)
 
     def close(self) -> None:
         self.flush()

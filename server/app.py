@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -14,8 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import routes_api, routes_pages
-from .sessions import import_demo_recordings
+from . import routes_api, routes_live, routes_pages
+from .auth import TokenGuard
+from .live import LiveHub
+from .sessions import default_thresholds, import_demo_recordings
 from .settings import Settings
 from .storage import SessionNotFound, SessionStore
 from .templating import templates
@@ -27,12 +30,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app on the store in ``settings.data_dir``; demo recordings are imported at startup if empty."""
     settings = settings or Settings()
     store = SessionStore(settings.data_dir)
+    live = LiveHub(settings.data_dir, thresholds=default_thresholds())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if settings.demo_dir is not None and settings.demo_dir.is_dir():
             await run_in_threadpool(import_demo_recordings, store, settings.demo_dir)
+        syncing = asyncio.create_task(live.run_sync())
         yield
+        syncing.cancel()
 
     app = FastAPI(
         title="hinge",
@@ -44,10 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.live = live
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(TokenGuard, token=settings.token)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_api.router)
+    app.include_router(routes_live.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_live.pages)
     _add_error_handlers(app)
     return app
 

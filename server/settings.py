@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="SQLite database and raw recordings")
     # an hour of two sensors at 200 Hz is about 100 MB
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="largest accepted request body")
+    token: str | None = Field(
+        default=None, description="access token for ingest and API changes (hinge serve makes one off loopback)"
+    )
     demo_dir: Path | None = Field(
         default=DEMO_RECORDINGS_DIR, description="recordings imported on first start with an empty database"
     )

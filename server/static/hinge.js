@@ -104,5 +104,5 @@ window.hinge = (() => {
 
   setUpUpload();
   setUpForms();
-  return {track};
+  return {track, errorMessage};
 })();

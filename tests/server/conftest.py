@@ -81,16 +81,28 @@ def upload(client: TestClient, simulated) -> Callable[..., dict]:
 class LiveServer:
     """``hinge serve`` in a subprocess on a free localhost port; ``url`` once it answers."""
 
-    def __init__(self, data_dir: Path, demo_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path, demo_dir: Path | None, args: tuple[str, ...] = ()) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.printed: list[str] = []  # lines already read by wait_for_line
         env = {**os.environ, "HINGE_DEMO_DIR": str(demo_dir) if demo_dir else "none", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
+
+    def wait_for_line(self, prefix: str, attempts: int = 200) -> str:
+        """Read what the server prints until a line starts with ``prefix``; return that line."""
+        for _ in range(attempts):
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"hinge serve exited before printing {prefix!r}:\n{self.stop()}")
+            self.printed.append(line)
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+        raise RuntimeError(f"hinge serve did not print {prefix!r}:\n{''.join(self.printed)}")
 
     def wait_until_up(self, attempts: int = 240) -> None:
         for _ in range(attempts):
@@ -107,18 +119,21 @@ class LiveServer:
         """Stop the server; return everything it printed."""
         self.process.terminate()
         output, _ = self.process.communicate(timeout=30)
-        return output
+        return "".join(self.printed) + output
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """``live_server(demo_dir=None)`` -> a running ``hinge serve`` on a tmp data dir (stopped afterwards)."""
+    """``live_server(demo_dir=None, args=())`` -> a running ``hinge serve`` on a tmp data dir (stopped afterwards)."""
     servers: list[LiveServer] = []
 
-    def start(demo_dir: Path | None = None) -> LiveServer:
-        server = LiveServer(tmp_path / "live-data", demo_dir)
+    def start(demo_dir: Path | None = None, args: tuple[str, ...] = ()) -> LiveServer:
+        server = LiveServer(tmp_path / "live-data", demo_dir, args)
         servers.append(server)
-        server.wait_until_up()
+        if "--https" in args:  # the certificate is not trusted here: wait for the line printed once it listens
+            server.wait_for_line("hinge: open")
+        else:
+            server.wait_until_up()
         return server
 
     yield start

@@ -1,0 +1,83 @@
+"""The access token of a server that listens beyond loopback: ingest and every change through the API need it.
+
+A client presents it as ``Authorization: Bearer TOKEN``, as ``?token=TOKEN`` (Sensor Logger's push URL,
+``hinge record --server``), or as the ``hinge_token`` cookie, which any page opened with a valid ``?token=``
+sets, so the pages' own uploads, the live page's "end set" and the phone page's WebSocket carry it.
+Reading (pages, ``GET`` API, watching a live session) stays open.
+"""
+
+from __future__ import annotations
+
+import secrets
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TOKEN_COOKIE = "hinge_token"
+PROTECTED_WEBSOCKET_PATHS = ("/api/live/ingest",)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MISSING_TOKEN = "this server needs its access token: open the URL hinge serve printed (it ends in ?token=...)"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def presented_token(scope: Scope) -> str:
+    """The token a request or WebSocket handshake carries (header, query, cookie), or ''."""
+    headers = dict(scope.get("headers") or [])
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if query.get("token"):
+        return query["token"][0]
+    cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+    return cookie[TOKEN_COOKIE].value if TOKEN_COOKIE in cookie else ""
+
+
+def has_token(connection: HTTPConnection) -> bool:
+    """True when the server needs no token or this request presented the right one."""
+    token = connection.app.state.settings.token
+    return token is None or secrets.compare_digest(presented_token(connection.scope), token)
+
+
+class TokenGuard:
+    """ASGI middleware: refuse ingest and API changes without the token (401; WebSocket close 1008)."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.token is None or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        valid = secrets.compare_digest(presented_token(scope), self.token)
+        path = scope["path"]
+        if scope["type"] == "websocket":
+            if path in PROTECTED_WEBSOCKET_PATHS and not valid:
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008, "reason": "access token required"})
+                return
+            await self.app(scope, receive, send)
+            return
+        if path.startswith("/api/") and scope["method"] not in SAFE_METHODS and not valid:
+            await JSONResponse({"detail": MISSING_TOKEN}, status_code=401)(scope, receive, send)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if not (valid and query.get("token")):
+            await self.app(scope, receive, send)
+            return
+        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict{secure}".encode("latin-1")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -1,0 +1,126 @@
+"""The phone as a sensor, end to end in Chromium: two ``/phone`` pages (back and hip) fed by CDP sensor overrides
+play a simulated set in real time into one live session; the live page shows each rep; "end set" opens the
+stored report, which agrees with the live page."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+from analysis.recording_format import read_recording
+from analysis.simulate import simulate_preset
+
+from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (browser is a fixture)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not found: apt-get install chromium"),
+]
+
+EVENT_RATE_HZ = 60.0  # Chrome fires devicemotion at about 60 Hz
+REPS_PLAYED = 3
+SETTLE_AFTER_S = 3.0  # standing after the last rep, so its lockout is confirmed
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+def motion_at_event_rate(stream, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A sensor's acc (m/s²) and gyr (rad/s) resampled onto a 60 Hz grid from its first sample to ``end_s``."""
+    grid_s = np.arange(stream.time_s[0], end_s, 1.0 / EVENT_RATE_HZ)
+    acc = np.column_stack([np.interp(grid_s, stream.time_s, stream.acc_mps2[:, i]) for i in range(3)])
+    gyr = np.column_stack([np.interp(grid_s, stream.time_s, stream.gyr_radps[:, i]) for i in range(3)])
+    return acc, gyr
+
+
+def open_phone(browser, server, session_id: str, placement: str):
+    """A phone page whose motion sensors are overridden before the page listens; returns (page, CDP session)."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    for sensor in ("accelerometer", "gyroscope"):
+        cdp.send("Emulation.setSensorOverrideEnabled", {"enabled": True, "type": sensor})
+    page.goto(f"{server.url}phone?session={session_id}&placement={placement}")
+    return page, cdp
+
+
+def play(phones: dict[str, tuple], motion: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Set each phone's sensor readings sample by sample, paced at the event rate."""
+    count = min(acc.shape[0] for acc, _ in motion.values())
+    started = time.monotonic()
+    for k in range(count):
+        for placement, (_page, cdp) in phones.items():
+            acc, gyr = motion[placement]
+            cdp.send("Emulation.setSensorOverrideReadings",
+                     {"type": "accelerometer", "reading": {"xyz": dict(zip("xyz", acc[k].tolist()))}})
+            cdp.send("Emulation.setSensorOverrideReadings",
+                     {"type": "gyroscope", "reading": {"xyz": dict(zip("xyz", gyr[k].tolist()))}})
+        pause_s = started + (k + 1) / EVENT_RATE_HZ - time.monotonic()
+        if pause_s > 0:
+            time.sleep(pause_s)
+
+
+def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confirms(browser, live_server):
+    server = live_server()
+    simulation = simulate_preset("clean", seed=4)
+    truth_reps = simulation.truth.reps[:REPS_PLAYED]
+    end_s = float(truth_reps[-1]["end_s"]) + SETTLE_AFTER_S
+    motion = {placement: motion_at_event_rate(simulation.recording.sensors[placement], end_s)
+              for placement in ("back", "hip")}
+
+    viewer_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    viewer = viewer_context.new_page()
+    errors: list[str] = []
+    viewer.on("pageerror", lambda error: errors.append(str(error)))
+    viewer.goto(f"{server.url}live/new")
+    viewer.wait_for_url(re.compile(r"/live/[0-9a-f]+$"))
+    session_id = viewer.url.rsplit("/", 1)[1]
+    assert viewer.locator(".phone-link[data-placement=hip]").get_attribute("href").endswith(
+        f"/phone?session={session_id}&placement=hip")
+
+    phones = {placement: open_phone(browser, server, session_id, placement) for placement in ("back", "hip")}
+    for page, _cdp in phones.values():
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.click("#start")
+    for page, _cdp in phones.values():
+        page.wait_for_selector("#connection[data-state=connected]")
+    play(phones, motion)
+
+    viewer.wait_for_function(f"document.getElementById('live').dataset.repCount === '{REPS_PLAYED}'", timeout=10_000)
+    rows = viewer.locator("#live-reps tbody tr")
+    assert rows.count() == REPS_PLAYED
+    assert viewer.inner_text("#rep-count") == str(REPS_PLAYED)
+    assert viewer.get_attribute("#live", "data-calibrated") == "true"
+    assert re.fullmatch(r"-?\d+°", viewer.inner_text("#trunk-angle"))
+    phone = phones["hip"][0]
+    assert int(phone.inner_text("#rate")) >= 40 and phone.inner_text("#buffered") in ("0", "1")
+    screenshot(viewer, "live-view.png")
+    screenshot(phone, "phone.png")
+
+    viewer.click("#end-set")
+    viewer.wait_for_url(re.compile(r"/sessions/\d+$"), timeout=30_000)
+    stored_id = int(viewer.url.rsplit("/", 1)[1])
+    report = api(server, f"/api/sessions/{stored_id}")["report"]
+    assert report["summary"]["rep_count"] == REPS_PLAYED
+    live_depths = [float(rows.nth(i).locator("td").nth(1).inner_text().rstrip("°")) for i in range(REPS_PLAYED)]
+    for live_depth, rep, true_rep in zip(reversed(live_depths), report["reps"], truth_reps):
+        assert abs(rep["trunk_angle_deg"] - true_rep["trunk_angle_deg"]) < 5
+        assert abs(live_depth - rep["trunk_angle_deg"]) < 5
+    for page, _cdp in phones.values():  # the phones were told the set ended
+        page.wait_for_selector("#connection[data-state=ended]")
+
+    # units and axes: the stored samples are the played ones (rounded to 0.1 m/s² and 0.1 °/s by the browser)
+    with urllib.request.urlopen(f"{server.url}api/sessions/{stored_id}/recording") as response:
+        recorded = read_recording(io.BytesIO(response.read()))
+    for placement, (acc, gyr) in motion.items():
+        stream = recorded.sensors[placement]
+        for played, got, tolerance in ((acc, stream.acc_mps2, 0.15), (gyr, stream.gyr_radps, 0.02)):
+            assert np.allclose(np.percentile(got, [5, 50, 95], axis=0), np.percentile(played, [5, 50, 95], axis=0),
+                               atol=tolerance)
+    assert errors == []
+    for page, _cdp in phones.values():
+        page.context.close()
+    viewer_context.close()

@@ -1,0 +1,87 @@
+"""Live ingest against a real ``hinge serve`` (uvicorn): a killed server leaves a readable recording with every
+acknowledged sample; ``--https`` off loopback makes a certificate and a token, prints both URLs and a QR code,
+and refuses ingest and uploads without the token."""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from cryptography import x509
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from analysis.recording_format import read_recording
+from analysis.simulate import simulate_preset
+
+from live_helpers import batches, hello
+
+
+
+def test_a_killed_server_leaves_every_acknowledged_sample_readable(live_server, tmp_path):
+    server = live_server()
+    recording = simulate_preset("clean", seed=6).recording
+    messages = [dict(m, seq=i) for i, m in enumerate(batches(recording, batch_s=0.1))]
+    acknowledged = {"back": 0, "hip": 0}
+    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest") as socket:
+        socket.send(json.dumps(hello("crash", source_id="phone-crash")))
+        for message in messages[:300]:
+            socket.send(json.dumps(message))
+            assert json.loads(socket.recv(timeout=10)) == {"type": "ack", "seq": message["seq"]}
+            acknowledged[message["sensor"]] += len(message["time_s"])
+        server.process.kill()
+        server.process.wait(timeout=10)
+    written = read_recording(tmp_path / "live-data" / "live" / "crash.csv")
+    assert written.metadata["back_device"] == "test-back"
+    for sensor, count in acknowledged.items():
+        assert written.sensors[sensor].sample_count == count
+        assert np.allclose(written.sensors[sensor].time_s, recording.sensors[sensor].time_s[:count], atol=1e-6, rtol=0)
+
+
+def test_https_off_loopback_needs_the_token_it_prints(live_server, simulated, tmp_path):
+    server = live_server(args=("--https", "--host", "0.0.0.0"))
+    opened = server.printed[-1]
+    match = re.match(r"hinge: open https://([\d.]+):(\d+)/\?token=([\w-]+) \(0 sessions in ", opened)
+    assert match, opened
+    address, token = match.group(1), match.group(3)
+    assert server.wait_for_line("hinge: access token") == (
+        f"hinge: access token {token} (ingest and changes need it; the URLs carry it)")
+    phone_line = server.wait_for_line("hinge: phone as a sensor")
+    assert f"https://{address}:{server.port}/phone?token={token} " in phone_line
+    qr_lines = [server.process.stdout.readline() for _ in range(5)]
+    assert all(set(line.strip()) <= set("█▀▄ \u00a0") and line.strip() for line in qr_lines[1:])
+
+    cert_path = tmp_path / "live-data" / "tls" / "cert.pem"
+    names = x509.load_pem_x509_certificate(cert_path.read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} >= {address, "127.0.0.1"}
+    context = ssl.create_default_context(cafile=str(cert_path))
+    base = f"https://127.0.0.1:{server.port}/"
+    with urllib.request.urlopen(base, context=context) as response:
+        assert response.status == 200
+
+    def upload(headers: dict[str, str]) -> int:
+        boundary = "b0undary"
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="s.csv"\r\n\r\n'.encode()
+                + simulated("clean") + f"\r\n--{boundary}--\r\n".encode())
+        request = urllib.request.Request(f"{base}api/sessions", data=body, method="POST", headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}", **headers})
+        try:
+            with urllib.request.urlopen(request, context=context) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert upload({}) == 401
+    assert upload({"Authorization": f"Bearer {token}"}) == 201
+    with pytest.raises(InvalidStatus), connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context):
+        pass
+    with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest?token={token}", ssl=context) as socket:
+        socket.send(json.dumps(hello("tls")))
+        socket.send(json.dumps({"type": "ping", "client_time_s": 1.0}))
+        assert json.loads(socket.recv(timeout=10))["type"] == "pong"
