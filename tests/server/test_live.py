@@ -3,6 +3,8 @@ push, "end set", resend without duplicates, protocol errors, and the access toke
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
@@ -196,3 +198,19 @@ def test_the_token_guards_ingest_and_changes_but_not_reading(make_client, simula
     assert client.post("/api/sessions", files=files).status_code == 201
     client.cookies.clear()
     assert "token=s3cret" not in client.get("/live/tok").text
+
+
+def test_live_and_phone_pages(client):
+    assert "None: start one above" in client.get("/live").text
+    new = client.get("/live/new", follow_redirects=False)
+    assert new.status_code == 303 and re.fullmatch(r"/live/[0-9a-f]{8}", new.headers["location"])
+    with client.websocket_connect("/api/live/gym-1/view") as viewer:  # opening the live page opens the session
+        assert viewer.receive_json()["session"]["id"] == "gym-1"
+        page = client.get("/live/gym-1").text
+        assert page.count("<svg") == 2 and 'href="http://testserver/phone?session=gym-1&amp;placement=back"' in page
+        assert "/api/live/gym-1/sensorlogger?placement=hip" in page and 'id="end-set"' in page
+        assert '/live/gym-1">gym-1</a>' in client.get("/live").text
+        phone = client.get("/phone?placement=back").text
+        assert '<option value="gym-1">gym-1 (started' in phone
+        assert 'value="back" checked' in phone and "a new live set" in phone
+    assert client.get("/phone?placement=knee").status_code == 422

@@ -1,0 +1,269 @@
+"""Benchmarks of the live view against a real ``hinge serve`` on loopback.
+
+Run: ``.venv/bin/python bench/live.py latency`` and ``.venv/bin/python bench/live.py capacity``.
+
+- ``latency``: one simulated set (``clean``, back + hip at 100 Hz) is streamed in real time, in 0.1 s messages as
+  the phone page sends them, while Chromium shows the live page. Angle latency: from a message's arrival to the
+  frame after the page displayed the state that includes it. Rep latency: from the arrival of the sample at a
+  rep's lockout (``end_s``) to the frame after the rep counter went up; it includes the time the streaming
+  analysis waits to confirm the lockout.
+- ``capacity``: N concurrent live sessions, each one connection sending back + hip at 100 Hz in 0.25 s messages
+  (with sequence numbers, so the server acknowledges each once it is in the file) and one viewer. A level is
+  sustained when every sample is recorded and acknowledgements keep up (95th percentile under 0.25 s, the
+  message interval). Levels double until one is not sustained (bounded by ``--max-sessions``).
+
+The server runs on CPU 0 and this script (load, browser) on CPU 1, so the figures are for one core of the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from websockets.asyncio.client import connect
+
+from analysis.recording_format import read_recording
+from analysis.simulate import simulate_preset
+
+SENSORS = ("back", "hip")
+SERVER_CPU, CLIENT_CPU = 0, 1  # the server (one uvicorn process) and the load generator each get a core
+CHROMIUM = "/usr/bin/chromium"
+
+# records when the page has drawn a state (data-time-s) or a new rep count (data-rep-count)
+OBSERVE_JS = """() => {
+  window.benchLog = {states: [], reps: []};
+  const root = document.getElementById("live");
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const value = root.getAttribute(m.attributeName);
+      const list = m.attributeName === "data-time-s" ? window.benchLog.states : window.benchLog.reps;
+      requestAnimationFrame(() => list.push([Number(value), Date.now() / 1000]));
+    }
+  }).observe(root, {attributes: true, attributeFilter: ["data-time-s", "data-rep-count"]});
+}"""
+
+
+class Server:
+    """``hinge serve`` on a free loopback port with an empty data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {**os.environ, "HINGE_DEMO_DIR": "none"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CPU}))
+        self.url = f"http://127.0.0.1:{self.port}/"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("hinge serve did not start")
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path.lstrip("/")) as response:
+            return json.load(response)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def restamped(recording, start_s: float) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The recording's streams moved onto a time base that starts at ``start_s``."""
+    shift = start_s - recording.start_time_s
+    return {name: (s.time_s + shift, s.acc_mps2, s.gyr_radps) for name, s in recording.sensors.items()}
+
+
+def messages_for(streams, begin_s: float, end_s: float, seq: int | None = None) -> list[dict]:
+    out = []
+    for sensor in SENSORS:
+        time_s, acc, gyr = streams[sensor]
+        part = (time_s >= begin_s) & (time_s < end_s)
+        if part.any():
+            message = {"type": "samples", "sensor": sensor, "time_s": time_s[part].tolist(),
+                       "acc_mps2": acc[part].tolist(), "gyr_radps": gyr[part].tolist()}
+            if seq is not None:
+                message["seq"] = seq + len(out)
+            out.append(message)
+    return out
+
+
+def hello(session_id: str) -> str:
+    return json.dumps({"type": "hello", "protocol": "hinge-live/1", "session_id": session_id, "source_id": session_id,
+                       "metadata": {"source": "bench", "back_device": "bench", "hip_device": "bench"}})
+
+
+# ------------------------------------------------------------------------------------------------- latency
+
+
+async def stream_in_real_time(url: str, session_id: str, streams, *, batch_s: float) -> list[tuple[float, float]]:
+    """Send each ``batch_s`` of samples when its last sample is due; return (last sample time, sent at) pairs."""
+    sent = []
+    first_s = min(streams[s][0][0] for s in SENSORS)
+    last_s = max(streams[s][0][-1] for s in SENSORS)
+    async with connect(url) as socket:
+        await socket.send(hello(session_id))
+        begin_s = first_s
+        while begin_s <= last_s:
+            end_s = begin_s + batch_s
+            await asyncio.sleep(max(0.0, end_s - time.time()))
+            for message in messages_for(streams, begin_s, end_s):
+                await socket.send(json.dumps(message))
+                sent.append((message["time_s"][-1], time.time()))
+            begin_s = end_s
+    return sent
+
+
+def latency(seconds_limit: float) -> None:
+    from playwright.sync_api import sync_playwright
+
+    simulation = simulate_preset("clean", seed=11)
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        server = Server(Path(folder))
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{server.url}live/bench")
+        page.wait_for_selector("#connection[data-state=connected]")
+        page.evaluate(OBSERVE_JS)
+        start_s = time.time() + 0.5
+        streams = restamped(simulation.recording, start_s)
+        for name in SENSORS:  # bounded run
+            keep = streams[name][0] < start_s + seconds_limit
+            streams[name] = tuple(column[keep] for column in streams[name])
+        sent = asyncio.run(stream_in_real_time(f"ws://127.0.0.1:{server.port}/api/live/ingest", "bench",
+                                               streams, batch_s=0.1))
+        time.sleep(1.0)
+        log = page.evaluate("window.benchLog")
+        reps = server.get("/api/live/bench")["reps"]
+        browser.close()
+        server.stop()
+
+    first_s = min(streams[s][0][0] for s in SENSORS)
+    shown = np.array(log["states"])  # (session time of the state, displayed at)
+    sample_time = np.array([t for t, _ in sent]) - first_s
+    sent_at = np.array([at for _, at in sent])
+    angle = []
+    for t, at in zip(sample_time, sent_at):
+        later = np.flatnonzero(shown[:, 0] >= t - 1e-6)
+        if later.size:
+            angle.append(shown[later[0], 1] - at)
+    angle_ms = np.array(angle) * 1000
+    print(f"angle display: {angle_ms.size} messages, median {np.median(angle_ms):.0f} ms, "
+          f"95th percentile {np.percentile(angle_ms, 95):.0f} ms, max {angle_ms.max():.0f} ms (target <= 150 ms)")
+    rep_shown = {int(count): at for count, at in log["reps"]}
+    rep_ms = []
+    for number, rep in enumerate([r for r in reps if not r.get("partial")], start=1):
+        arrival = sent_at[np.searchsorted(sample_time, rep["end_s"] - 1e-6)]
+        if number in rep_shown:
+            rep_ms.append((rep_shown[number] - arrival) * 1000)
+    print(f"rep summary after its lockout sample arrived: {len(rep_ms)} reps, "
+          + ", ".join(f"{ms:.0f}" for ms in rep_ms) + " ms (target <= 300 ms)")
+
+
+# ------------------------------------------------------------------------------------------------ capacity
+
+
+async def run_session(url: str, view_url: str, session_id: str, streams, seconds: float, start_s: float,
+                      ack_delays_s: list[float]) -> int:
+    """Stream ``seconds`` of back + hip in 0.25 s messages with acknowledgements; return samples sent."""
+    sent_at: dict[int, float] = {}
+    sent = 0
+    async with connect(url, max_size=None) as source, connect(view_url, max_size=None) as viewer:
+        async def read_acks():
+            async for text in source:
+                reply = json.loads(text)
+                if reply.get("type") == "ack":
+                    ack_delays_s.append(time.time() - sent_at.pop(reply["seq"]))
+
+        async def watch():
+            async for _ in viewer:
+                pass
+
+        readers = [asyncio.create_task(read_acks()), asyncio.create_task(watch())]
+        await source.send(hello(session_id))
+        seq = 0
+        for step in range(int(seconds / 0.25)):
+            begin_s = start_s + step * 0.25
+            await asyncio.sleep(max(0.0, begin_s + 0.25 - time.time()))
+            for message in messages_for(streams, begin_s, begin_s + 0.25, seq=seq):
+                sent_at[message["seq"]] = time.time()
+                await source.send(json.dumps(message))
+                sent += len(message["time_s"])
+            seq += 2
+        for _ in range(100):  # wait for the last acknowledgements
+            if not sent_at:
+                break
+            await asyncio.sleep(0.05)
+        for task in readers:
+            task.cancel()
+    return sent
+
+
+async def capacity_level(server: Server, sessions: int, seconds: float, simulation) -> tuple[list[str], list[int],
+                                                                                      list[float]]:
+    start_s = time.time() + 0.5
+    streams = restamped(simulation.recording, start_s)
+    delays: list[float] = []
+    ids = [f"cap{sessions}-{i}" for i in range(sessions)]
+    sent = await asyncio.gather(*(run_session(
+        f"ws://127.0.0.1:{server.port}/api/live/ingest", f"ws://127.0.0.1:{server.port}/api/live/{i}/view", i,
+        streams, seconds, start_s, delays) for i in ids))
+    return ids, list(sent), delays
+
+
+def capacity(seconds: float, max_sessions: int) -> None:
+    simulation = simulate_preset("clean", seed=12)
+    sessions = 2
+    while sessions <= max_sessions:
+        with tempfile.TemporaryDirectory() as folder:
+            server = Server(Path(folder))
+            try:
+                ids, sent, delays = asyncio.run(capacity_level(server, sessions, seconds, simulation))
+            finally:
+                server.stop()
+            # every sample sent is in its session's file (read after the server stopped)
+            recorded = [sum(s.sample_count for s in read_recording(Path(folder) / "live" / f"{i}.csv").sensors.values())
+                        for i in ids]
+        lost = sum(sent) - sum(recorded)
+        expected_acks = sessions * int(seconds / 0.25) * 2
+        p95_ms = np.percentile(delays, 95) * 1000 if delays else float("nan")
+        ok = lost == 0 and len(delays) == expected_acks and p95_ms < 250
+        print(f"{sessions:3d} sessions: {sum(sent)} samples sent, {lost} lost, acknowledgements {len(delays)}/"
+              f"{expected_acks}, median {np.median(delays) * 1000:.0f} ms, 95th percentile {p95_ms:.0f} ms"
+              + ("" if ok else "  <- not sustained"), flush=True)
+        if not ok:
+            break
+        sessions *= 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("which", choices=("latency", "capacity"))
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="data streamed per run (latency: default the whole 50 s set; capacity: default 20)")
+    parser.add_argument("--max-sessions", type=int, default=128, help="capacity: largest level tried")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    if args.which == "latency":
+        latency(args.seconds or 60.0)
+    else:
+        capacity(args.seconds or 20.0, args.max_sessions)
+
+
+if __name__ == "__main__":
+    main()
