@@ -63,6 +63,7 @@ class Source:
     last_seq: int = -1
     connected: bool = True
     status: list[dict[str, Any]] = field(default_factory=list)  # the recorder's own per-sensor status
+    socket: Any = None  # its WebSocket (None for Sensor Logger's HTTP push)
 
 
 @dataclass
@@ -92,19 +93,18 @@ class LiveSession:
         self._writer = None
         self._analyzer = None
         self._analyzer_sensors: tuple[str, ...] = ()
-        self._viewers: list[asyncio.Queue[str]] = []
-        self._closers: list[asyncio.Event] = []
+        self._viewers: list[asyncio.Queue[str | None]] = []
         self._sensor_logger_previous: dict[str, Mapping[str, Any]] = {}
 
     # sources
 
-    def connect(self, hello: Mapping[str, Any]) -> Source:
-        """Register a source from its ``hello`` (already checked by :func:`parse_hello`)."""
+    def connect(self, hello: Mapping[str, Any], socket: Any) -> Source:
+        """Register a source from its ``hello`` (already checked by :func:`parse_hello`) and its WebSocket."""
         metadata = hello.get("metadata") or {}
         for key, value in metadata.items():
             self.metadata.setdefault(key, value)
         source = Source(kind=str(metadata.get("source", "hinge-live/1 client")),
-                        source_id=str(hello.get("source_id") or id(hello)))
+                        source_id=str(hello.get("source_id") or id(hello)), socket=socket)
         previous = [s for s in self.sources if s.source_id == source.source_id]
         if previous:  # the same phone page reconnecting: keep its sequence numbers
             source.last_seq = previous[-1].last_seq
@@ -117,12 +117,6 @@ class LiveSession:
     def disconnect(self, source: Source) -> None:
         source.connected = False
         self._publish_sources()
-
-    def closed_event(self) -> asyncio.Event:
-        """Set when the set ends: the source's connection should then close."""
-        event = asyncio.Event()
-        self._closers.append(event)
-        return event
 
     def handle(self, source: Source, text: str) -> dict[str, Any] | None:
         """Apply one message from ``source``; return the reply to send back (``ack``, ``pong``) if any."""
@@ -260,19 +254,20 @@ class LiveSession:
                         for s in self.sources],
         }
 
-    def add_viewer(self) -> asyncio.Queue[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=VIEWER_QUEUE_MESSAGES)
+    def add_viewer(self) -> asyncio.Queue[str | None]:
+        """A queue of JSON texts for one viewer, starting with a snapshot; None means "close now"."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=VIEWER_QUEUE_MESSAGES + 1)
         queue.put_nowait(json.dumps(self.snapshot()))
         self._viewers.append(queue)
         return queue
 
-    def remove_viewer(self, queue: asyncio.Queue[str]) -> None:
+    def remove_viewer(self, queue: asyncio.Queue[str | None]) -> None:
         self._viewers.remove(queue)
 
     def _publish(self, message: dict[str, Any]) -> None:
         text = json.dumps(message)
         for queue in self._viewers:
-            if queue.full():  # a viewer that cannot keep up starts again from a snapshot
+            if queue.qsize() >= VIEWER_QUEUE_MESSAGES:  # a viewer that cannot keep up starts again from a snapshot
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(json.dumps(self.snapshot()))
@@ -301,12 +296,15 @@ class LiveSession:
         self._writer.flush()
         return self.path.read_bytes()
 
-    def close(self, stored_session_id: int) -> None:
-        """The set is stored: tell the viewers, close the sources, remove the file."""
+    async def close(self, stored_session_id: int) -> None:
+        """The set is stored: tell the viewers, close the sources' connections, remove the file."""
         self.ended_session_id = stored_session_id
         self._publish({"type": "ended", "session_id": stored_session_id, "url": f"/sessions/{stored_session_id}"})
-        for event in self._closers:
-            event.set()
+        for queue in self._viewers:
+            queue.put_nowait(None)  # the viewer's connection closes after the messages before it
+        for source in self.sources:
+            if source.socket is not None and source.connected:
+                await source.socket.close(code=1000, reason="set ended")
         if self._writer is not None:
             self._writer.close()
         self.path.unlink(missing_ok=True)

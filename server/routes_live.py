@@ -3,7 +3,6 @@ and the live and phone pages."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from typing import Annotated, Any, Literal
@@ -50,17 +49,9 @@ async def ingest(socket: WebSocket) -> None:
     try:
         hello = parse_hello(await socket.receive_text())
         session = hub.open(hello["session_id"])
-        source = session.connect(hello)
-        ended = session.closed_event()
-        ending = asyncio.ensure_future(ended.wait())
+        source = session.connect(hello, socket)
         while True:
-            receiving = asyncio.ensure_future(socket.receive_text())
-            await asyncio.wait({receiving, ending}, return_when=asyncio.FIRST_COMPLETED)
-            if ending.done():
-                receiving.cancel()
-                await socket.close(code=1000, reason="set ended")
-                return
-            reply = session.handle(source, receiving.result())
+            reply = session.handle(source, await socket.receive_text())
             if reply is not None:
                 await socket.send_text(json.dumps(reply))
     except HingeError as error:
@@ -74,7 +65,9 @@ async def ingest(socket: WebSocket) -> None:
 
 @router.websocket("/api/live/{session_id}/view")
 async def view(socket: WebSocket, session_id: str) -> None:
-    """Viewers: a ``snapshot`` first, then ``state``, ``rep``, ``session`` and finally ``ended`` messages."""
+    """Viewers: a ``snapshot`` first, then ``state``, ``rep``, ``session`` and finally ``ended`` messages.
+
+    A viewer that has gone away is noticed at the next message (at least one a second)."""
     await socket.accept()
     try:
         session = socket.app.state.live.open(session_id)
@@ -82,29 +75,14 @@ async def view(socket: WebSocket, session_id: str) -> None:
         await socket.close(code=1008, reason=str(error)[:_CLOSE_REASON_CHARS])
         return
     queue = session.add_viewer()
-    closing = asyncio.ensure_future(_until_closed(socket))
     try:
-        while not closing.done():
-            getting = asyncio.ensure_future(queue.get())
-            await asyncio.wait({getting, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if not getting.done():
-                getting.cancel()
-                break
-            await socket.send_text(getting.result())
+        while (text := await queue.get()) is not None:
+            await socket.send_text(text)
+        await socket.close(code=1000, reason="set ended")
     except WebSocketDisconnect:
         pass
     finally:
-        closing.cancel()
         session.remove_viewer(queue)
-
-
-async def _until_closed(socket: WebSocket) -> None:
-    """Read (and ignore) what a viewer sends until it goes away."""
-    try:
-        while True:
-            await socket.receive_text()
-    except WebSocketDisconnect:
-        return
 
 
 @router.get("/api/live", summary="Open live sessions")
@@ -146,7 +124,7 @@ async def end_set(request: Request, store: Store, session_id: str) -> dict[str, 
     stored = await run_in_threadpool(
         create_session, store, content, filename=f"live-{session.id}.csv",
         name=f"Live set {session.started_at[:16].replace('T', ' ')}", notes="Recorded live.")
-    session.close(stored.id)
+    await session.close(stored.id)
     get_hub(request).remove(session.id)
     return to_session(stored)
 

@@ -276,6 +276,8 @@ def test_openapi_documents_every_endpoint(client):
         ("/api/sessions/{session_id}/reanalyse", "post"), ("/api/sessions/{session_id}/recording", "get"),
         ("/api/sessions/{session_id}/report.json", "get"), ("/api/sessions/{session_id}/reps.csv", "get"),
         ("/api/sessions/{session_id}/series", "get"),
+        ("/api/live", "get"), ("/api/live/{session_id}", "get"), ("/api/live/{session_id}/end", "post"),
+        ("/api/live/{session_id}/sensorlogger", "post"),
     }
     assert all(op.get("summary") for op in operations.values())
     upload = operations["/api/sessions", "post"]

@@ -4,7 +4,6 @@ stored report, which agrees with the live page."""
 
 from __future__ import annotations
 
-import io
 import re
 import time
 import urllib.request
@@ -100,12 +99,13 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
     screenshot(viewer, "live-view.png")
     screenshot(phone, "phone.png")
 
+    live_depths = [float(rows.nth(i).locator("td").nth(1).inner_text().rstrip("°")) for i in range(REPS_PLAYED)]
+
     viewer.click("#end-set")
     viewer.wait_for_url(re.compile(r"/sessions/\d+$"), timeout=30_000)
     stored_id = int(viewer.url.rsplit("/", 1)[1])
     report = api(server, f"/api/sessions/{stored_id}")["report"]
     assert report["summary"]["rep_count"] == REPS_PLAYED
-    live_depths = [float(rows.nth(i).locator("td").nth(1).inner_text().rstrip("°")) for i in range(REPS_PLAYED)]
     for live_depth, rep, true_rep in zip(reversed(live_depths), report["reps"], truth_reps):
         assert abs(rep["trunk_angle_deg"] - true_rep["trunk_angle_deg"]) < 5
         assert abs(live_depth - rep["trunk_angle_deg"]) < 5
@@ -114,7 +114,7 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
 
     # units and axes: the stored samples are the played ones (rounded to 0.1 m/s² and 0.1 °/s by the browser)
     with urllib.request.urlopen(f"{server.url}api/sessions/{stored_id}/recording") as response:
-        recorded = read_recording(io.BytesIO(response.read()))
+        recorded = read_recording(response.read())
     for placement, (acc, gyr) in motion.items():
         stream = recorded.sensors[placement]
         for played, got, tolerance in ((acc, stream.acc_mps2, 0.15), (gyr, stream.gyr_radps, 0.02)):

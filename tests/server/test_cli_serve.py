@@ -11,7 +11,7 @@ from server.settings import DEMO_RECORDINGS_DIR
 
 def test_serve_defaults():
     args = build_parser().parse_args(["serve"])
-    assert (args.host, args.port, args.data_dir) == ("127.0.0.1", 8000, None)
+    assert (args.host, args.port, args.data_dir, args.https) == (None, 8000, None, False)  # host: see --https
 
 
 def test_serve_imports_the_demo_recordings_and_prints_its_url(live_server, tmp_path):

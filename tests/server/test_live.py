@@ -16,6 +16,12 @@ from live_helpers import batches, hello
 INGEST = "/api/live/ingest"
 
 
+def settle(source) -> None:
+    """Wait until the server has handled everything ``source`` sent (messages are handled in order)."""
+    source.send_json({"type": "ping", "client_time_s": 0.0})
+    assert source.receive_json()["type"] == "pong"
+
+
 def receive_until(socket, kind: str) -> list[dict]:
     messages = []
     while not messages or messages[-1]["type"] != kind:
@@ -37,6 +43,7 @@ def test_a_recorder_stream_is_judged_live_and_end_set_stores_the_full_analysis(c
             for message in batches(recording, batch_s=0.25):
                 source.send_json(message)
             source.send_json({"type": "status", "sensors": [{"sensor": "back", "connected": True, "rate_hz": 100.0}]})
+            settle(source)
             source.send_json({"type": "end"})
         live = client.get("/api/live/set-1").json()
         assert {name: s["sample_count"] for name, s in live["sensors"].items()} == {
@@ -100,14 +107,15 @@ def test_a_second_phone_joins_as_the_other_sensor(client, clean_set):
         first.send_json(hello("set-3", sensors=("back",), source_id="phone-1"))
         first.send_json(back[0])
         first.send_json(back[1])
-        first.send_json({"type": "ping", "client_time_s": 0.0})
-        assert first.receive_json()["type"] == "pong"  # the back phone's first second is in
+        settle(first)  # the back phone's first second is in
         second.send_json(hello("set-3", sensors=("hip",), source_id="phone-2"))
         second.send_json(hip[0])  # a second late, with the samples it buffered meanwhile
         for index in range(1, len(hip)):
             second.send_json(hip[index])
             if index + 1 < len(back):
                 first.send_json(back[index + 1])
+        settle(first)
+        settle(second)
     ended = client.post("/api/live/set-3/end")
     assert ended.status_code == 201, ended.text
     report = ended.json()["report"]
