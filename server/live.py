@@ -30,7 +30,12 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import HingeError
+from analysis.live import LiveAnalyzer
+from analysis.metrics import Thresholds
 from analysis.recording import SENSOR_NAMES
+from analysis.recording_format import read_recording
+from firmware_bridge.importers import read_sensor_logger_push
+from firmware_bridge.recorder import RecordingWriter
 
 PROTOCOL = "hinge-live/1"
 LIVE_DIRNAME = "live"
@@ -159,8 +164,6 @@ class LiveSession:
         The previous message is converted again with this one, so only the ends of the whole stream lose the
         samples the gyroscope does not bracket (see ``read_sensor_logger_push``).
         """
-        from firmware_bridge.importers import read_sensor_logger_push
-
         window = [m for m in (self._sensor_logger_previous.get(sensor), message) if m is not None]
         stream = read_sensor_logger_push(window, sensor=sensor, platform=platform).sensors[sensor]
         self._sensor_logger_previous[sensor] = message
@@ -192,7 +195,7 @@ class LiveSession:
         writer = self._open_writer()
         writer.append(sensor, time_s, acc_mps2, gyr_radps)
         writer.flush(sync=False)  # in the file before it is acknowledged; fsync-ed by LiveHub.run_sync
-        if tuple(self.sensors) != self._analyzer_sensors:
+        if self._wanted_sensors() != self._analyzer_sensors:
             self._rebuild_analyzer()
         else:
             self._analyse(sensor, time_s, acc_mps2, gyr_radps)
@@ -200,8 +203,6 @@ class LiveSession:
 
     def _open_writer(self):
         if self._writer is None:
-            from firmware_bridge.recorder import RecordingWriter
-
             self.metadata["created"] = self.started_at
             self._writer = RecordingWriter(self.path, self.metadata)
         return self._writer
@@ -215,14 +216,14 @@ class LiveSession:
             self.reps.append(rep)
             self._publish({"type": "rep", "rep": rep})
 
+    def _wanted_sensors(self) -> tuple[str, ...]:
+        """Sensors with samples or announced by a source's ``hello``, in canonical order."""
+        named = set(self.sensors).union(*(source.sensors for source in self.sources))
+        return tuple(name for name in SENSOR_NAMES if name in named)
+
     def _rebuild_analyzer(self) -> None:
         """A new streaming analysis for the sensors seen so far, fed again from the file (see module notes)."""
-        from analysis.live import LiveAnalyzer
-        from analysis.metrics import Thresholds
-        from analysis.recording_format import read_recording
-
-        self._analyzer_sensors = tuple(name for name in SENSOR_NAMES if name in self.sensors)
-        self.sensors = {name: self.sensors[name] for name in self._analyzer_sensors}
+        self._analyzer_sensors = self._wanted_sensors()
         self._analyzer = LiveAnalyzer(sensors=self._analyzer_sensors, thresholds=Thresholds(**self.thresholds))
         self.reps = []
         recording = read_recording(self.path)
