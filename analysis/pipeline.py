@@ -23,6 +23,7 @@ from .errors import RecordingError
 from .units import UnitDecision, decide_units, rotation_consistency, to_canonical
 
 MIRROR_EVIDENCE = 0.3
+POSTURE_HOLD_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -120,16 +121,25 @@ def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, t
     sensor the pelvis also settles at another tilt (sitting tilts it back). Height alone is not trusted when a
     pelvis angle exists: walking straight into a rep leaves no still moment to integrate from."""
     sensor = travel.get("hip") or travel.get("back")
-    before, after = quiet_window_s(i, candidates, series.time_s)
-    if abs(sensor.net_change_m(before, after)) <= limit_m:
-        return False
+    height_change_m = abs(sensor.net_change_m(*quiet_window_s(i, candidates, series.time_s)))
     if series.pelvis_deg is None:
-        return True
-    b = candidates[i]
-    half_s = int(0.5 * series.rate_hz)
-    at_start = np.nanmedian(series.pelvis_deg[max(0, b.start - half_s):b.start + 1])
-    at_end = np.nanmedian(series.pelvis_deg[b.end:b.end + half_s + 1])
-    return bool(abs(at_end - at_start) > pelvis_limit_deg)
+        return height_change_m > limit_m
+    b, pelvis = candidates[i], series.pelvis_deg
+    half, hold = int(0.5 * series.rate_hz), int(POSTURE_HOLD_S * series.rate_hz)
+    tilt_change = abs(_real(np.median, pelvis[b.end:b.end + half + 1])
+                      - _real(np.median, pelvis[max(0, b.start - half):b.start + 1]))
+    if not tilt_change > pelvis_limit_deg:  # also False when the pelvis was not measured (NaN)
+        return False
+    # the new posture is held (seated): after walking straight into it the height estimate runs short
+    held = min(_real(np.std, pelvis[max(0, b.start - hold):b.start + 1]),
+               _real(np.std, pelvis[b.end:b.end + hold + 1])) < 2.0
+    return bool(height_change_m > limit_m or (held and height_change_m > limit_m / 2))
+
+
+def _real(statistic, x: np.ndarray) -> float:
+    """``statistic`` over the non-NaN values of ``x``; NaN when there are none."""
+    values = x[~np.isnan(x)]
+    return float(statistic(values)) if values.size else float("nan")
 
 
 def _consistent_axes(streams: dict[str, UniformStream], axes: str) -> tuple[dict[str, UniformStream], list[str]]:

@@ -257,15 +257,13 @@ def _short(text: str) -> str:
 
 def _to_recording(columns: dict[str, np.ndarray], metadata: dict[str, str]) -> Recording:
     codes = columns["sensor_codes"]
+    samples = np.column_stack([columns[c] for c in COLUMNS if c != "sensor"])  # (n, 7): time, acc, gyr
     sensors = {}
     for code, name in enumerate(columns["sensor_names"]):
-        mask = codes == code
-        if not mask.any():
+        rows = samples[codes == code]
+        if not rows.shape[0]:
             continue
-        sensors[str(name)] = SensorStream(
-            time_s=np.ascontiguousarray(columns["time_s"][mask]),
-            acc_mps2=np.column_stack([columns[c][mask] for c in ("acc_x", "acc_y", "acc_z")]),
-            gyr_radps=np.column_stack([columns[c][mask] for c in ("gyr_x", "gyr_y", "gyr_z")]),
-        )
+        sensors[str(name)] = SensorStream(time_s=np.ascontiguousarray(rows[:, 0]), acc_mps2=rows[:, 1:4],
+                                          gyr_radps=rows[:, 4:7])
     return Recording(sensors=sensors, metadata=metadata)
 

@@ -30,6 +30,8 @@ def _hinge_version() -> str:
 
 def _clean(value):
     """JSON-safe: numpy scalars to Python, NaN to None, floats rounded to sensible precision."""
+    if isinstance(value, np.ndarray):
+        return [None if not math.isfinite(v) else round(v, 3) for v in value.astype(float).tolist()]
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -94,8 +96,9 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
 
 
 def angle_series(result: AnalysisResult, *, max_rate_hz: float) -> dict:
-    """Trunk, pelvis and spinal-flexion series (deg) decimated to at most ``max_rate_hz``; None for a
-    missing sensor. Times in seconds since the recording's first sample."""
+    """Trunk, pelvis and spinal-flexion series (deg) decimated to at most ``max_rate_hz`` as arrays (NaN where a
+    sensor was not recording); None for a sensor the recording does not have. Times in seconds since the
+    recording's first sample. :func:`build_report` turns them into JSON lists (NaN → null)."""
     s = result.series
     step = max(1, int(math.ceil(s.rate_hz / max_rate_hz)))
 

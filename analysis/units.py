@@ -18,6 +18,8 @@ GYR_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
 # a hinge, a swing or a walk never turns a body segment faster than this; deg/s values of ordinary
 # movement exceed it
 MAX_PLAUSIBLE_RADPS = 15.0
+UNIT_SAMPLES = 100_000
+CONSISTENCY_RATE_HZ = 25.0
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,9 @@ def decide_units(recording: Recording, *, acc_unit: str, gyr_unit: str) -> UnitD
         raise RecordingError(f"unknown unit: acc {acc_unit!r} (use auto, m/s2 or g), gyr {gyr_unit!r} "
                              "(use auto, rad/s or deg/s)")
     notes = []
-    acc = np.concatenate([s.acc_mps2 for s in recording.sensors.values()])
-    gyr = np.concatenate([s.gyr_radps for s in recording.sensors.values()])
+    # a statistic, not a per-sample result: an evenly spaced subsample of at most UNIT_SAMPLES rows is enough
+    acc = np.concatenate([s.acc_mps2[::max(1, s.sample_count // UNIT_SAMPLES)] for s in recording.sensors.values()])
+    gyr = np.concatenate([s.gyr_radps[::max(1, s.sample_count // UNIT_SAMPLES)] for s in recording.sensors.values()])
     if acc_unit == "auto":
         median = float(np.median(np.linalg.norm(acc, axis=1)))
         if 7.0 <= median <= 13.0:
@@ -79,6 +82,8 @@ def rotation_consistency(acc_mps2: np.ndarray, gyr_radps: np.ndarray, *, samplin
     Shapes (n, 3) on a uniform grid."""
     from scipy.signal import butter, sosfiltfilt
 
+    step = max(1, int(sampling_rate_hz // CONSISTENCY_RATE_HZ))  # 2 Hz of motion needs no more than ~25 Hz
+    acc_mps2, gyr_radps, sampling_rate_hz = acc_mps2[::step], gyr_radps[::step], sampling_rate_hz / step
     if acc_mps2.shape[0] < 50:
         return 0.0
     sos = butter(2, min(2.0, 0.4 * sampling_rate_hz), fs=sampling_rate_hz, output="sos")

@@ -10,6 +10,7 @@ import sys
 _COMMAND_MODULES = (
     "server.cli_analysis",
     "firmware_bridge.cli_import",
+    "server.cli_serve",
     "firmware_bridge.cli",
 )
 

@@ -1,0 +1,27 @@
+"""Server configuration in one place: command-line flags of ``hinge serve`` override ``HINGE_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_RECORDINGS_DIR = Path(__file__).resolve().parents[1] / "recordings"
+
+
+class Settings(BaseSettings):
+    """Where sessions live and what the server accepts.
+
+    Every field can be set from the environment, e.g. ``HINGE_DATA_DIR=/srv/hinge``,
+    ``HINGE_MAX_UPLOAD_BYTES=104857600``, ``HINGE_DEMO_DIR=none`` (no demo import).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HINGE_", env_parse_none_str="none")
+
+    data_dir: Path = Field(default=Path("data"), description="SQLite database and raw recordings")
+    # an hour of two sensors at 200 Hz is about 100 MB
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="largest accepted request body")
+    demo_dir: Path | None = Field(
+        default=DEMO_RECORDINGS_DIR, description="recordings imported on first start with an empty database"
+    )
