@@ -70,7 +70,6 @@ class EmulatedWearable(abc.ABC):
         self._task: asyncio.Task | None = None
         self._truth_index: list[np.ndarray] = []
         self._truth_time: list[np.ndarray] = []
-        self.sent_packets = 0
         self.dropped_packets = 0
 
     # ------------------------------------------------------------------------------------------ public
@@ -148,7 +147,6 @@ class EmulatedWearable(abc.ABC):
                 self.dropped_packets += 1
             elif self.device.connections:
                 # logged first: once called, the notification goes out even if this task is cancelled
-                self.sent_packets += 1
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
                 await self.device.notify_subscribers(self._data, payload)
