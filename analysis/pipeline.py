@@ -116,24 +116,21 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],
                      limit_m: float, pelvis_limit_deg: float) -> bool:
-    """A rep ends where it started. Sitting down, standing up or getting to the floor move the body's height
-    (hip sensor, else back sensor) by more than ``limit_m`` between the moments around them, and with a hip
-    sensor the pelvis also settles at another tilt (sitting tilts it back). Height alone is not trusted when a
-    pelvis angle exists: walking straight into a rep leaves no still moment to integrate from."""
-    sensor = travel.get("hip") or travel.get("back")
-    height_change_m = abs(sensor.net_change_m(*quiet_window_s(i, candidates, series.time_s)))
-    if series.pelvis_deg is None:
-        return height_change_m > limit_m
+    """A rep ends where it started. Sitting down or standing up moves the hips' height by more than
+    ``limit_m`` between the moments around it, and its seated side shows the pelvis held tilted back by more
+    than ``pelvis_limit_deg``; that evidence lets half the height change suffice, since after walking straight
+    into a seat the height estimate runs short. Needs the hip sensor: with the back sensor alone nothing is
+    rejected."""
+    if series.pelvis_deg is None or "hip" not in travel:
+        return False  # the back sensor's height is too uncertain during deep rotations to tell alone
+    height_change_m = travel["hip"].net_change_m(*quiet_window_s(i, candidates, series.time_s))
     b, pelvis = candidates[i], series.pelvis_deg
-    half, hold = int(0.5 * series.rate_hz), int(POSTURE_HOLD_S * series.rate_hz)
-    tilt_change = abs(_real(np.median, pelvis[b.end:b.end + half + 1])
-                      - _real(np.median, pelvis[max(0, b.start - half):b.start + 1]))
-    if not tilt_change > pelvis_limit_deg:  # also False when the pelvis was not measured (NaN)
-        return False
-    # the new posture is held (seated): after walking straight into it the height estimate runs short
-    held = min(_real(np.std, pelvis[max(0, b.start - hold):b.start + 1]),
-               _real(np.std, pelvis[b.end:b.end + hold + 1])) < 2.0
-    return bool(height_change_m > limit_m or (held and height_change_m > limit_m / 2))
+    hold = int(POSTURE_HOLD_S * series.rate_hz)
+    # the seated side (after sitting down, before standing up); not chosen by the sign of the height change,
+    # which walking into the seat can flip
+    sides = (pelvis[b.end:b.end + hold + 1], pelvis[max(0, b.start - hold):b.start + 1])
+    seated = any(_real(np.median, side) < -pelvis_limit_deg and _real(np.std, side) < 2.0 for side in sides)
+    return bool(seated and abs(height_change_m) > limit_m / 2)
 
 
 def _real(statistic, x: np.ndarray) -> float:

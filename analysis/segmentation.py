@@ -64,7 +64,7 @@ class RepSegmenter:
             right_top = peak + int(np.argmin(smooth[peak:right_limit + 1]))
             start = self._start(smooth, speed, left_top, peak)
             end = self._end(smooth, speed, peak, right_top, right_limit, rate_hz=rate_hz)
-            plateau = self._plateau(smooth, speed, peak, start, end)
+            plateau = self.plateau(smooth, speed, peak, start, end)
             partial = (smooth[left_top] > self.min_peak_deg / 2 and left_top == left_limit == 0) or (
                 smooth[right_top] > self.min_peak_deg / 2 and right_top == right_limit == smooth.size - 1)
             reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
@@ -91,7 +91,7 @@ class RepSegmenter:
         still = np.flatnonzero(np.abs(speed[crossing:top + 1]) < self.still_speed_deg_s)
         return crossing + int(still[0]) if still.size else crossing
 
-    def _plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
+    def plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
         """Inclusive range around ``peak`` within ``plateau_tolerance_deg`` of it and slower than
         ``plateau_speed_fraction`` of that side's peak speed (so a slow approach is not taken for a pause)."""
         near = smooth >= smooth[peak] - self.plateau_tolerance_deg
