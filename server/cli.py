@@ -11,6 +11,7 @@ _COMMAND_MODULES = (
     "server.cli_analysis",
     "firmware_bridge.cli_import",
     "server.cli_serve",
+    "firmware_bridge.cli",
 )
 
 
