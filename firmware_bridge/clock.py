@@ -3,10 +3,10 @@
 Every notification gives a pair (device time of its last sample, host arrival time). Arrival is the device
 time plus a fixed offset, a slow drift and a latency that is never negative but jitters with the connection
 interval; the *lower envelope* of ``arrival - device_time`` is the offset plus the minimum latency. The
-aligner keeps the minimum of each ``window_s`` of device time, fits a straight line (offset + drift) through
-the last ``history_windows`` minima by least squares and lowers it onto the lowest of them (a window's minimum
-still holds some latency, most when packets are few); before two windows exist it uses the running minimum.
-Samples are mapped with ``host = device + line(device)``.
+aligner keeps the minimum of each ``window_s`` of device time, estimates the drift as the median slope between
+the last ``history_windows`` minima (Theil–Sen) and lowers the line onto the lowest of them (a window's minimum
+still holds some latency, most when packets are few); a new low moves the line down at once. Samples are mapped
+with ``host = device + line(device)``.
 
 Devices without time stamps (WitMotion) get device times from :class:`FrameCounter`: frame ``k`` is at
 ``k / rate``; frames that keep arriving later than the envelope predicts come after a loss, and ``k`` skips
@@ -34,15 +34,18 @@ class ClockAligner:
     Parameters
     ----------
     window_s : device-time span of one envelope window (its minimum is one fit point).
-    history_windows : how many recent window minima the line is fitted through (drift memory).
+    history_windows : how many recent window minima the drift is estimated from (drift memory).
+    min_drift_span_s : the drift stays 0 until the minima span this long (a slope from a second or two of
+        minima is mostly noise; 100 ppm over 5 s is 0.5 ms).
     """
 
-    def __init__(self, *, window_s: float = 1.0, history_windows: int = 30) -> None:
-        self.window_s = window_s
+    def __init__(self, *, window_s: float = 1.0, history_windows: int = 30, min_drift_span_s: float = 5.0) -> None:
+        self.window_s, self.min_drift_span_s = window_s, min_drift_span_s
         self._points: deque[tuple[float, float]] = deque(maxlen=history_windows)
         self._window: int | None = None
         self._window_min: tuple[float, float] | None = None
-        self._line: tuple[float, float] | None = None  # (intercept s, slope) of offset over device time
+        self._slope = 0.0
+        self._intercept: float | None = None  # offset (s) at device time 0 of the envelope line
 
     def observe(self, device_time_s: float, arrival_s: float) -> None:
         """Add one (device time of the newest sample, host arrival) pair, both in seconds."""
@@ -51,41 +54,34 @@ class ClockAligner:
         if window != self._window:
             if self._window_min is not None:
                 self._points.append(self._window_min)
+                self._refit()
             self._window, self._window_min = window, (device_time_s, delay)
         elif delay < self._window_min[1]:
             self._window_min = (device_time_s, delay)
-        self._line = self._fit()
+        t, d = self._window_min
+        if self._intercept is None or d - self._slope * t < self._intercept:
+            self._intercept = d - self._slope * t  # a new low moves the envelope down at once
 
     def to_host(self, device_time_s: np.ndarray) -> np.ndarray:
         """(n,) device seconds → (n,) host seconds with the current estimate (requires one observation)."""
-        if self._line is None:
+        if self._intercept is None:
             raise ValueError("the clock aligner has no observation yet")
-        intercept, slope = self._line
-        return device_time_s + intercept + slope * device_time_s
+        return device_time_s + self._intercept + self._slope * device_time_s
 
     @property
     def drift_ppm(self) -> float:
         """Estimated rate error of the device clock relative to the host, parts per million."""
-        return 0.0 if self._line is None else self._line[1] * 1e6
+        return self._slope * 1e6
 
-    def _fit(self) -> tuple[float, float]:
-        points, current = list(self._points), self._window_min
-        if len(points) < 2:
-            return min(p[1] for p in [*points, current]), 0.0
-        intercept, slope = _line(points)
-        if current[1] < intercept + slope * current[0]:  # a new low in the running window moves the envelope now
-            intercept, slope = _line([*points, current])
-        return intercept, slope
-
-
-def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Lower support line of (t, d) points: least-squares slope, shifted down onto the lowest point."""
-    t = np.array([p[0] for p in points])
-    d = np.array([p[1] for p in points])
-    tc = t - t.mean()
-    spread = float((tc**2).sum())
-    slope = float((tc * (d - d.mean())).sum() / spread) if spread > 0 else 0.0
-    return float((d - slope * t).min()), slope
+    def _refit(self) -> None:
+        """Drift from the window minima (Theil–Sen: robust to a window that was late throughout, e.g. while
+        connecting), then the line lowered onto the lowest minimum."""
+        t = np.array([p[0] for p in self._points])
+        d = np.array([p[1] for p in self._points])
+        if t[-1] - t[0] >= self.min_drift_span_s:
+            i, j = np.triu_indices(t.size, k=1)
+            self._slope = float(np.median((d[j] - d[i]) / (t[j] - t[i])))
+        self._intercept = float((d - self._slope * t).min())
 
 
 class FrameCounter:

@@ -70,7 +70,6 @@ class EmulatedWearable(abc.ABC):
         self._task: asyncio.Task | None = None
         self._truth_index: list[np.ndarray] = []
         self._truth_time: list[np.ndarray] = []
-        self.sent_packets = 0
         self.dropped_packets = 0
 
     # ------------------------------------------------------------------------------------------ public
@@ -148,7 +147,6 @@ class EmulatedWearable(abc.ABC):
                 self.dropped_packets += 1
             elif self.device.connections:
                 # logged first: once called, the notification goes out even if this task is cancelled
-                self.sent_packets += 1
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
                 await self.device.notify_subscribers(self._data, payload)
@@ -157,12 +155,17 @@ class EmulatedWearable(abc.ABC):
     def _on_connection(self, connection: Connection) -> None:
         connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self.stop_streaming())
 
+    async def set_battery(self, percent: int) -> None:
+        """Change the battery level and notify subscribers (as the firmware does every 30 s)."""
+        self.battery_percent = percent
+        await self.device.notify_subscribers(self._battery_level, bytes([percent]))
+
     def _battery_service(self) -> gatt.Service:
-        level = gatt.Characteristic(gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
-                                    gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY,
-                                    gatt.Characteristic.READABLE,
-                                    gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent])))
-        return gatt.Service(BATTERY_SERVICE_UUID, [level])
+        self._battery_level = gatt.Characteristic(
+            gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
+            gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE,
+            gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent])))
+        return gatt.Service(BATTERY_SERVICE_UUID, [self._battery_level])
 
     @abc.abstractmethod
     def _services(self) -> list[gatt.Service]: ...

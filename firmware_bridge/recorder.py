@@ -213,7 +213,8 @@ class SensorLink:
                 session = session_type(client, lambda data: queue.put_nowait((host_time_s(), bytes(data))))
                 self.status.kind = session_type.KIND
                 self.stream_info = await session.start(rate_hz=self.rate_hz)
-                self.status.battery_percent = await session.battery_percent()
+                self.status.battery_percent = await session.watch_battery(
+                    lambda level: setattr(self.status, "battery_percent", level))
                 trip_s = await session.round_trip_s()
                 self.status.round_trip_ms = None if trip_s is None else trip_s * 1e3
                 self.status.reconnects += self._connected_before

@@ -10,8 +10,8 @@ import sys
 _COMMAND_MODULES = (
     "server.cli_analysis",
     "firmware_bridge.cli_import",
-    "firmware_bridge.cli",
     "server.cli_serve",
+    "firmware_bridge.cli",
 )
 
 

@@ -82,12 +82,21 @@ class DeviceSession(abc.ABC):
         """Shortest command round trip over the link, s (None when the protocol has no echo command)."""
         return None
 
-    async def battery_percent(self) -> int | None:
-        """Battery level from the standard Battery Service, or None when the device has none."""
-        if self.client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:
+    async def watch_battery(self, on_level: Callable[[int], None]) -> int | None:
+        """Battery level (percent) from the standard Battery Service, None without one; later levels the
+        device notifies go to ``on_level``."""
+        characteristic = self.client.services.get_characteristic(BATTERY_LEVEL_UUID)
+        if characteristic is None:
             return None
+
+        def on_notification(_characteristic, data: bytearray) -> None:
+            if data:
+                on_level(int(data[0]))
+
         try:
-            value = await self.client.read_gatt_char(BATTERY_LEVEL_UUID)
+            value = await self.client.read_gatt_char(characteristic)
+            if "notify" in characteristic.properties:
+                await self.client.start_notify(characteristic, on_notification)
         except BleakError as error:
             raise DeviceError(f"reading the battery level failed: {error}") from None
         return int(value[0]) if value else None

@@ -70,8 +70,8 @@ def _csv_kind(data: bytes) -> str | None:
         return "sensor_logger"
     if is_phyphox_csv(first):
         return "phyphox"
-    if first.startswith("#") or first == HEADER:
-        return "canonical"
+    if first.startswith("#") or first.split(",")[0] == HEADER.split(",")[0]:
+        return "canonical"  # also a damaged header: the reader then says exactly what is wrong
     return None
 
 

@@ -70,6 +70,8 @@ def test_two_sensors_at_200_hz_hold_every_sample_aligned(tmp_path, motion):
                                 address=HIP, drift_ppm=-60, jitter_s=0.008, seed=2)}
 
     async def scenario(emus):
+        await _until(lambda: all(_delivered(e) >= 400 for e in emus.values()))
+        await emus["hip"].set_battery(64)
         await _until(lambda: all(_delivered(e) >= 800 for e in emus.values()))  # 4 s each
 
     recorder = asyncio.run(record_emulated(tmp_path / "set.csv", emulators, rate_hz=200, scenario=scenario))
@@ -79,7 +81,7 @@ def test_two_sensors_at_200_hz_hold_every_sample_aligned(tmp_path, motion):
         _assert_matches_truth(recording, sensor, emulator, acc_tol=HINGE_ACC_TOL, gyr_tol=HINGE_GYR_TOL)
     assert recording.metadata["gaps"] == ""
     assert all(link.status.lost_packets == 0 and link.status.reconnects == 0 for link in recorder.links)
-    assert all(link.status.battery_percent == 87 for link in recorder.links)
+    assert [link.status.battery_percent for link in recorder.links] == [87, 64]  # read, then notified
     assert all(link.status.round_trip_ms > 0 for link in recorder.links)  # time-sync pings answered
     assert "reconnects 0, battery 87%, round trip" in recorder.links[0].status.line()
 

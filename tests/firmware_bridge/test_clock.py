@@ -54,3 +54,16 @@ def test_frame_counter_forgives_a_stalled_link_that_delivers_a_backlog():
     device, counter = _count_frames(arrival, rate)
     assert counter.lost_frames == 0
     assert np.allclose(device, frames / rate)
+
+
+def test_a_window_that_was_late_throughout_does_not_tilt_the_line():
+    """While connecting, a whole first window can arrive late; it must not turn into a drift estimate."""
+    device_s = 20.0 + np.arange(0, 20, 8 / 104)  # Movesense-like: 13 packets/s
+    latency_s = np.where(device_s < 21.0, 0.010, 0.0005)
+    clock = ClockAligner()
+    error = []
+    for d, lat in zip(device_s, latency_s):
+        clock.observe(d, 1000.0 + d + lat)
+        error.append(clock.to_host(np.array([d]))[0] - (1000.0 + d))
+    error = np.abs(np.array(error))[device_s >= 21.0]
+    assert error.max() < 0.001

@@ -471,3 +471,8 @@ def test_cli_reports_errors_in_one_line(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1 and err.startswith("hinge import: broken.zip: not a readable zip archive")
     assert run_cli(monkeypatch, ["import", str(tmp_path / "missing.zip")]) == 2
     assert "missing.zip: no such file" in capsys.readouterr().err
+
+
+def test_a_damaged_canonical_header_gets_the_readers_message():
+    with pytest.raises(RecordingError, match="line 1: expected the header"):
+        load_recording(b"time_s,sensor,acc_x\n1,back,0\n", "bad.csv")
