@@ -10,7 +10,7 @@ Run: ``.venv/bin/python bench/live.py latency`` and ``.venv/bin/python bench/liv
 - ``capacity``: N concurrent live sessions, each one connection sending back + hip at 100 Hz in 0.25 s messages
   (with sequence numbers, so the server acknowledges each once it is in the file) and one viewer. A level is
   sustained when every sample is recorded and acknowledgements keep up (95th percentile under 0.25 s, the
-  message interval). Levels double until one is not sustained (bounded by ``--max-sessions``).
+  message interval). Levels grow by 4 sessions until one is not sustained (bounded by ``--max-sessions``).
 
 The server runs on CPU 0 and this script (load, browser) on CPU 1, so the figures are for one core of the server.
 """
@@ -173,27 +173,31 @@ def latency(seconds_limit: float) -> None:
     stop = threading.Event()
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         server = Server(Path(folder))
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{server.url}live/bench")
-        page.wait_for_selector("#connection[data-state=connected]")
-        page.evaluate(OBSERVE_JS)
-        watcher = threading.Thread(target=watch_states, args=(
-            f"ws://127.0.0.1:{server.port}/api/live/bench/view", received, stop))
-        watcher.start()
-        start_s = time.time() + 0.5
-        streams = restamped(simulation.recording, start_s)
-        for name in SENSORS:  # bounded run
-            keep = streams[name][0] < start_s + seconds_limit
-            streams[name] = tuple(column[keep] for column in streams[name])
-        sent = stream_in_real_time(f"ws://127.0.0.1:{server.port}/api/live/ingest", "bench", streams, batch_s=0.1)
-        time.sleep(1.0)
-        stop.set()
-        watcher.join()
-        log = page.evaluate("window.benchLog")
-        reps = server.get("/api/live/bench")["reps"]
-        browser.close()
-        server.stop()
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{server.url}live/bench")
+            page.wait_for_selector("#connection[data-state=connected]")
+            page.evaluate(OBSERVE_JS)
+            watcher = threading.Thread(target=watch_states, args=(
+                f"ws://127.0.0.1:{server.port}/api/live/bench/view", received, stop))
+            watcher.start()
+            start_s = time.time() + 0.5
+            streams = restamped(simulation.recording, start_s)
+            for name in SENSORS:  # bounded run
+                keep = streams[name][0] < start_s + seconds_limit
+                streams[name] = tuple(column[keep] for column in streams[name])
+            sent = stream_in_real_time(f"ws://127.0.0.1:{server.port}/api/live/ingest", "bench", streams,
+                                       batch_s=0.1)
+            time.sleep(1.0)
+            stop.set()
+            watcher.join()
+            log = page.evaluate("window.benchLog")
+            reps = server.get("/api/live/bench")["reps"]
+            browser.close()
+        finally:
+            stop.set()
+            server.stop()
 
     first_s = min(streams[s][0][0] for s in SENSORS)
     sample_time = np.array([t for t, _ in sent]) - first_s
@@ -222,7 +226,10 @@ def latency(seconds_limit: float) -> None:
 
 async def run_session(url: str, view_url: str, session_id: str, streams, seconds: float, start_s: float,
                       ack_delays_s: list[float]) -> int:
-    """Stream ``seconds`` of back + hip in 0.25 s messages with acknowledgements; return samples sent."""
+    """Stream ``seconds`` of back + hip in 0.25 s messages with acknowledgements; return samples sent.
+
+    Messages go out when their last sample is due, so sessions that start at different moments send at
+    different phases, as independent phones and recorders do."""
     sent_at: dict[int, float] = {}
     sent = 0
     async with connect(url, max_size=None) as source, connect(view_url, max_size=None) as viewer:
@@ -258,20 +265,18 @@ async def run_session(url: str, view_url: str, session_id: str, streams, seconds
 
 async def capacity_level(server: Server, sessions: int, seconds: float, simulation) -> tuple[list[str], list[int],
                                                                                       list[float]]:
-    start_s = time.time() + 0.5
-    streams = restamped(simulation.recording, start_s)
     delays: list[float] = []
     ids = [f"cap{sessions}-{i}" for i in range(sessions)]
+    starts_s = time.time() + 0.5 + np.random.default_rng(sessions).uniform(0, 0.25, sessions)
     sent = await asyncio.gather(*(run_session(
         f"ws://127.0.0.1:{server.port}/api/live/ingest", f"ws://127.0.0.1:{server.port}/api/live/{i}/view", i,
-        streams, seconds, start_s, delays) for i in ids))
+        restamped(simulation.recording, start_s), seconds, start_s, delays) for i, start_s in zip(ids, starts_s)))
     return ids, list(sent), delays
 
 
 def capacity(seconds: float, max_sessions: int) -> None:
     simulation = simulate_preset("clean", seed=12)
-    sessions = 2
-    while sessions <= max_sessions:
+    for sessions in range(4, max_sessions + 1, 4):
         with tempfile.TemporaryDirectory() as folder:
             server = Server(Path(folder))
             try:
@@ -290,7 +295,6 @@ def capacity(seconds: float, max_sessions: int) -> None:
               + ("" if ok else "  <- not sustained"), flush=True)
         if not ok:
             break
-        sessions *= 2
 
 
 def main() -> None:
@@ -298,7 +302,7 @@ def main() -> None:
     parser.add_argument("which", choices=("latency", "capacity"))
     parser.add_argument("--seconds", type=float, default=None,
                         help="data streamed per run (latency: default the whole 50 s set; capacity: default 20)")
-    parser.add_argument("--max-sessions", type=int, default=128, help="capacity: largest level tried")
+    parser.add_argument("--max-sessions", type=int, default=64, help="capacity: largest level tried")
     args = parser.parse_args()
     os.sched_setaffinity(0, {CLIENT_CPU})
     if args.which == "latency":

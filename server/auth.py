@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 TOKEN_COOKIE = "hinge_token"
 PROTECTED_WEBSOCKET_PATHS = ("/api/live/ingest",)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-MISSING_TOKEN = "this server needs its access token: open the URL hinge serve printed (it ends in ?token=...)"
+MISSING_TOKEN = "this server needs its access token: open the URL hinge serve printed (it ends in ?token=…)"
 
 
 def new_token() -> str:
@@ -46,7 +46,7 @@ def has_token(connection: HTTPConnection) -> bool:
 
 
 class TokenGuard:
-    """ASGI middleware: refuse ingest and API changes without the token (401; WebSocket close 1008)."""
+    """ASGI middleware: refuse ingest and API changes without the token (401; WebSocket closed with 1008)."""
 
     def __init__(self, app: ASGIApp, *, token: str | None) -> None:
         self.app = app
@@ -60,8 +60,10 @@ class TokenGuard:
         path = scope["path"]
         if scope["type"] == "websocket":
             if path in PROTECTED_WEBSOCKET_PATHS and not valid:
+                # accepted, then closed with a reason the page can show (a refused handshake has none)
                 await receive()  # websocket.connect
-                await send({"type": "websocket.close", "code": 1008, "reason": "access token required"})
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 1008, "reason": MISSING_TOKEN[:120]})
                 return
             await self.app(scope, receive, send)
             return

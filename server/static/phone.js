@@ -95,7 +95,11 @@
         show("ended", "the set has ended");
         return;
       }
-      if (event.code === 1008) fail(event.reason);
+      if (event.code === 1008) {  // refused (token, session, protocol): retrying cannot help
+        fail(event.reason || "the server refused the connection");
+        stop();
+        return;
+      }
       if (stopped) return;
       show("reconnecting", "connection lost, reconnecting …");
       window.setTimeout(() => { if (!stopped) connect(); }, RECONNECT_MS);

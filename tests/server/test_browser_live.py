@@ -97,6 +97,12 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
     phone = phones["hip"][0]
     assert int(phone.inner_text("#rate")) >= 40 and phone.inner_text("#buffered") in ("0", "1")
     screenshot(viewer, "live-view.png")
+    small = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True).new_page()  # the live page on a phone
+    small.goto(f"{server.url}live/{session_id}")
+    small.wait_for_function(f"document.getElementById('live').dataset.repCount === '{REPS_PLAYED}'")
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(small, "live-view-phone.png")
+    small.context.close()
     screenshot(phone, "phone.png")
 
     live_depths = [float(rows.nth(i).locator("td").nth(1).inner_text().rstrip("°")) for i in range(REPS_PLAYED)]

@@ -189,9 +189,9 @@ def test_the_token_guards_ingest_and_changes_but_not_reading(make_client, simula
     assert refused.status_code == 401 and "access token" in refused.json()["detail"]
     assert client.post("/api/sessions", files=files, headers={"Authorization": "Bearer s3cret"}).status_code == 201
     assert client.post("/api/live/x/sensorlogger", json={"payload": []}).status_code == 401
-    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(INGEST):
-        pass
-    assert closed.value.code == 1008
+    with client.websocket_connect(INGEST) as source, pytest.raises(WebSocketDisconnect) as closed:
+        source.receive_json()
+    assert closed.value.code == 1008 and "needs its access token" in closed.value.reason
     with client.websocket_connect(f"{INGEST}?token=s3cret") as source:
         source.send_json(hello("tok"))
         source.send_json({"type": "ping", "client_time_s": 1.0})

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
 from cryptography import x509
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from analysis.recording_format import read_recording
@@ -79,9 +80,45 @@ def test_https_off_loopback_needs_the_token_it_prints(live_server, simulated, tm
 
     assert upload({}) == 401
     assert upload({"Authorization": f"Bearer {token}"}) == 201
-    with pytest.raises(InvalidStatus), connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context):
-        pass
+    with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context) as socket:
+        with pytest.raises(ConnectionClosedError) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd.code == 1008 and "needs its access token" in closed.value.rcvd.reason
     with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest?token={token}", ssl=context) as socket:
         socket.send(json.dumps(hello("tls")))
         socket.send(json.dumps({"type": "ping", "client_time_s": 1.0}))
         assert json.loads(socket.recv(timeout=10))["type"] == "pong"
+
+
+def test_hinge_record_server_streams_into_a_live_session(live_server, tmp_path):
+    """The BLE recorder's client (firmware_bridge.live) against the real endpoint: every recorded sample arrives."""
+    import asyncio
+
+    from firmware_bridge.emulators import HingeImuEmulator, record_emulated, stream_at_rate
+
+    server = live_server()
+    motion = simulate_preset("clean", seed=5).recording
+    emulators = {sensor: HingeImuEmulator(stream_at_rate(motion.sensors[sensor], 100), name=f"HNG-{sensor}",
+                                          address=address, seed=i)
+                 for i, (sensor, address) in enumerate([("back", "F0:00:00:00:00:01"), ("hip", "F0:00:00:00:00:02")])}
+
+    async def scenario(emus):
+        while min(e.truth()[0].size for e in emus.values()) < 300:
+            await asyncio.sleep(0.02)
+
+    asyncio.run(record_emulated(tmp_path / "set.csv", emulators, rate_hz=100, scenario=scenario,
+                                server_url=server.url))
+    recorded = read_recording(tmp_path / "set.csv")
+    for _ in range(100):  # the server handles a connection's messages in order: 'end' comes last
+        with urllib.request.urlopen(f"{server.url}api/live") as response:
+            (live,) = json.load(response)
+        if not live["sources"][0]["connected"]:
+            break
+        time.sleep(0.1)
+    assert {name: s["sample_count"] for name, s in live["sensors"].items()} == {
+        name: s.sample_count for name, s in recorded.sensors.items()}
+    assert live["sources"][0]["status"]  # the recorder's status messages were kept
+    streamed = read_recording(tmp_path / "live-data" / "live" / f"{live['id']}.csv")
+    assert streamed.metadata["back_device"] == "F0:00:00:00:00:01"
+    for name, stream in recorded.sensors.items():
+        assert np.allclose(streamed.sensors[name].time_s, stream.time_s, atol=1e-6, rtol=0)
