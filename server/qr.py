@@ -15,8 +15,7 @@ def qr_svg(url: str) -> str:
 
 
 def qr_text(url: str) -> str:
-    """``url`` as lines of half-block characters; dark modules on a light terminal background read best inverted,
-    so the code is drawn with ``invert`` for the usual dark terminal."""
+    """``url`` as lines of half-block characters, drawn light-on-dark so it scans from the usual dark terminal."""
     code = qrcode.QRCode(border=2)
     code.add_data(url)
     out = io.StringIO()
