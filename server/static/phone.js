@@ -54,6 +54,7 @@
     while (unacked.size > MAX_UNACKED_BATCHES) unacked.delete(unacked.keys().next().value);
     sentSamples += samples.length;
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
+    element("sent").textContent = String(sentSamples);
     element("buffered").textContent = String(unacked.size);
   }
 
@@ -143,7 +144,6 @@
   window.setInterval(batch, BATCH_INTERVAL_MS);
   window.setInterval(() => {
     element("rate").textContent = String(eventsThisSecond);
-    element("sent").textContent = String(sentSamples);
     eventsThisSecond = 0;
   }, 1000);
   element("start").addEventListener("click", () => (stopped ? start() : stop()));

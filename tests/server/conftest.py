@@ -87,11 +87,16 @@ class LiveServer:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.printed: list[str] = []  # lines already read by wait_for_line
+        self.data_dir = data_dir
         env = {**os.environ, "HINGE_DEMO_DIR": str(demo_dir) if demo_dir else "none", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
+
+    def live_file(self, session_id: str) -> Path:
+        """The raw stream of an open live session."""
+        return self.data_dir / "live" / f"{session_id}.csv"
 
     def wait_for_line(self, prefix: str, attempts: int = 200) -> str:
         """Read what the server prints until a line starts with ``prefix``; return that line."""
