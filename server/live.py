@@ -115,9 +115,18 @@ class LiveSession:
             source.last_seq = previous[-1].last_seq
             self.sources.remove(previous[-1])
         source.sensors = {name for name in SENSOR_NAMES if f"{name}_device" in metadata}
+        self._check_unclaimed(source, source.sensors)
         self.sources.append(source)
         self._publish_sources()
         return source
+
+    def _check_unclaimed(self, source: Source, sensors: set[str]) -> None:
+        """One connected source per sensor: a second phone on the hip would interleave two streams."""
+        for other in self.sources:
+            taken = sensors & other.sensors
+            if other is not source and other.connected and taken:
+                raise LiveProtocolError(f"{min(taken)} is already streamed by another source in live set {self.id!r}; "
+                                        "choose the other placement")
 
     def disconnect(self, source: Source) -> None:
         source.connected = False
@@ -133,6 +142,7 @@ class LiveSession:
             if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
                 raise LiveProtocolError(f"samples: 'seq' must be an integer, found {seq!r}")
             if seq is None or seq > source.last_seq:
+                self._check_unclaimed(source, {sensor})
                 source.sensors.add(sensor)
                 self.ingest(sensor, time_s, acc_mps2, gyr_radps)
                 if seq is not None:

@@ -155,6 +155,17 @@ def test_sensor_logger_push_feeds_a_live_session(client, clean_set):
     assert bad.status_code == 422 and "'values' is missing" in bad.json()["detail"]
 
 
+def test_a_second_source_for_the_same_sensor_is_refused(client):
+    with client.websocket_connect(INGEST) as first, client.websocket_connect(INGEST) as second:
+        first.send_json(hello("one-hip", sensors=("hip",), source_id="phone-1"))
+        settle(first)
+        second.send_json(hello("one-hip", sensors=("hip",), source_id="phone-2"))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            second.receive_json()
+    assert closed.value.code == 1008
+    assert closed.value.reason.startswith("hip is already streamed by another source in live set 'one-hip'")
+
+
 @pytest.mark.parametrize("messages, reason", [
     ([{"type": "samples"}], "expected a 'hello' message first"),
     ([{"type": "hello", "protocol": "hinge-live/2", "session_id": "x"}], "protocol 'hinge-live/2'"),
