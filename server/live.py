@@ -108,10 +108,13 @@ class LiveSession:
         metadata = hello.get("metadata") or {}
         for key, value in metadata.items():
             self.metadata.setdefault(key, value)
+        # a sender is known again by its source_id, or (hinge record) by the devices it names
+        devices = ",".join(f"{name}={metadata[f'{name}_device']}" for name in SENSOR_NAMES
+                           if f"{name}_device" in metadata)
         source = Source(kind=str(metadata.get("source", "hinge-live/1 client")),
-                        source_id=str(hello.get("source_id") or id(hello)), socket=socket)
+                        source_id=str(hello.get("source_id") or devices or id(hello)), socket=socket)
         previous = [s for s in self.sources if s.source_id == source.source_id]
-        if previous:  # the same phone page reconnecting: keep its sequence numbers
+        if previous:  # the same sender reconnecting (its old connection may not have noticed the drop yet)
             source.last_seq = previous[-1].last_seq
             self.sources.remove(previous[-1])
         source.sensors = {name for name in SENSOR_NAMES if f"{name}_device" in metadata}

@@ -166,6 +166,21 @@ def test_a_second_source_for_the_same_sensor_is_refused(client):
     assert closed.value.reason.startswith("hip is already streamed by another source in live set 'one-hip'")
 
 
+def test_a_recorder_that_reconnects_before_its_old_connection_is_noticed_takes_over(client, clean_set):
+    messages = list(batches(clean_set.recording, batch_s=0.25))
+    with client.websocket_connect(INGEST) as stale, client.websocket_connect(INGEST) as fresh:
+        stale.send_json(hello("rec"))  # the same devices: the same recorder
+        stale.send_json(messages[0])
+        settle(stale)
+        fresh.send_json(hello("rec"))
+        for message in messages[1:]:
+            fresh.send_json(message)
+        settle(fresh)
+    live = client.get("/api/live/rec").json()
+    assert len(live["sources"]) == 1
+    assert sum(s["sample_count"] for s in live["sensors"].values()) == sum(len(m["time_s"]) for m in messages)
+
+
 @pytest.mark.parametrize("messages, reason", [
     ([{"type": "samples"}], "expected a 'hello' message first"),
     ([{"type": "hello", "protocol": "hinge-live/2", "session_id": "x"}], "protocol 'hinge-live/2'"),
