@@ -340,7 +340,8 @@ class LiveHub:
         if session_id not in self.sessions:
             path = self.live_dir / f"{session_id}.csv"
             if path.exists():
-                raise LiveProtocolError(f"live session {session_id!r} was recorded before; choose a new id")
+                raise LiveProtocolError(f"live set {session_id!r} was interrupted (the server stopped); store it "
+                                        "from the Live page, or start a new set")
             self.sessions[session_id] = LiveSession(session_id, path, thresholds=self.thresholds)
         return self.sessions[session_id]
 
@@ -349,6 +350,10 @@ class LiveHub:
             return self.sessions[session_id]
         except KeyError:
             raise LiveSessionNotFound(session_id) from None
+
+    def interrupted(self) -> list[str]:
+        """Ids of sets whose file is here but whose session is not open: the server stopped while recording."""
+        return sorted(path.stem for path in self.live_dir.glob("*.csv") if path.stem not in self.sessions)
 
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)

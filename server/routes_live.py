@@ -118,21 +118,31 @@ def sensor_logger_push(
              summary="End the set: analyse the recording and store it as a session")
 async def end_set(request: Request, store: Store, session_id: str) -> dict[str, Any]:
     """The stored report is the full offline analysis of everything recorded; viewers are sent to it. On an
-    analysis error (422) the live session stays open."""
+    analysis error (422) the live session stays open. A set interrupted by a server stop is stored from its file."""
+    hub = get_hub(request)
+    if session_id in hub.interrupted():
+        path = hub.live_dir / f"{session_id}.csv"
+        stored = await run_in_threadpool(
+            create_session, store, path.read_bytes(), filename=f"live-{session_id}.csv",
+            name=f"Live set {session_id} (interrupted)", notes="Recorded live; the server stopped during the set.")
+        path.unlink()
+        return to_session(stored)
     session = _session(request, session_id)
     content = session.finish()
     stored = await run_in_threadpool(
         create_session, store, content, filename=f"live-{session.id}.csv",
         name=f"Live set {session.started_at[:16].replace('T', ' ')}", notes="Recorded live.")
     await session.close(stored.id)
-    get_hub(request).remove(session.id)
+    hub.remove(session.id)
     return to_session(stored)
 
 
 @pages.get("/live", response_class=HTMLResponse)
 def live_index(request: Request) -> HTMLResponse:
-    sessions = sorted(get_hub(request).sessions.values(), key=lambda s: s.started_at, reverse=True)
-    return templates.TemplateResponse(request, "live_index.html", {"sessions": sessions})
+    hub = get_hub(request)
+    sessions = sorted(hub.sessions.values(), key=lambda s: s.started_at, reverse=True)
+    return templates.TemplateResponse(request, "live_index.html",
+                                      {"sessions": sessions, "interrupted": hub.interrupted()})
 
 
 @pages.get("/live/new")

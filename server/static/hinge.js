@@ -102,7 +102,21 @@ window.hinge = (() => {
     }
   }
 
+  // buttons that create a session (e.g. storing an interrupted live set) and open its report
+  function setUpPostButtons() {
+    for (const button of document.querySelectorAll("button[data-post-url]")) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const response = await fetch(button.dataset.postUrl, {method: "POST"});
+        if (response.status === 201) { window.location.assign(`/sessions/${(await response.json()).id}`); return; }
+        button.disabled = false;
+        window.alert(await errorMessage(response));
+      });
+    }
+  }
+
   setUpUpload();
   setUpForms();
+  setUpPostButtons();
   return {track, errorMessage};
 })();

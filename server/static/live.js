@@ -131,7 +131,12 @@
     const socket = new WebSocket(`${scheme}://${window.location.host}/api/live/${encodeURIComponent(sessionId)}/view`);
     socket.addEventListener("open", () => { element("connection").dataset.state = "connected"; });
     socket.addEventListener("message", (event) => onMessage(JSON.parse(event.data)));
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
+      if (event.code === 1008) {  // refused (e.g. an interrupted set): retrying cannot help
+        element("connection").dataset.state = "ended";
+        element("status-text").textContent = event.reason;
+        return;
+      }
       element("connection").dataset.state = "reconnecting";
       if (!ended) window.setTimeout(connect, RECONNECT_MS);
     });

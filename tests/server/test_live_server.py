@@ -24,7 +24,7 @@ from live_helpers import batches, hello
 
 
 
-def test_a_killed_server_leaves_every_acknowledged_sample_readable(live_server, tmp_path):
+def test_a_killed_server_leaves_every_acknowledged_sample_readable_and_storable(live_server, tmp_path):
     server = live_server()
     recording = simulate_preset("clean", seed=6).recording
     messages = [dict(m, seq=i) for i, m in enumerate(batches(recording, batch_s=0.1))]
@@ -42,6 +42,21 @@ def test_a_killed_server_leaves_every_acknowledged_sample_readable(live_server, 
     for sensor, count in acknowledged.items():
         assert written.sensors[sensor].sample_count == count
         assert np.allclose(written.sensors[sensor].time_s, recording.sensors[sensor].time_s[:count], atol=1e-6, rtol=0)
+
+    # started again: the interrupted set is listed and can be stored; its id cannot be streamed into again
+    server = live_server()
+    with urllib.request.urlopen(f"{server.url}live") as response:
+        assert "crash <button" in response.read().decode()
+    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest") as socket:
+        socket.send(json.dumps(hello("crash")))
+        with pytest.raises(ConnectionClosedError) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd.code == 1008 and "was interrupted" in closed.value.rcvd.reason
+    request = urllib.request.Request(f"{server.url}api/live/crash/end", method="POST")
+    with urllib.request.urlopen(request) as response:
+        stored = json.load(response)
+    assert stored["report"]["recording"]["sensors"]["hip"]["sample_count"] == acknowledged["hip"]
+    assert not (tmp_path / "live-data" / "live" / "crash.csv").exists()
 
 
 def test_https_off_loopback_needs_the_token_it_prints(live_server, simulated, tmp_path):
