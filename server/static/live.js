@@ -17,6 +17,7 @@
   const plot = new uPlot({
     width: plotElement.clientWidth, height: 220,
     scales: {x: {time: false}},
+    legend: {live: false},  // names only: the big numbers above are the live values
     axes: [{label: "time (s)"}, {label: "angle (°)"}],
     series: [{label: "time (s)"},
       {label: "trunk (°)", stroke: "#1f6feb", width: 2, value: (u, v) => fmt(v, 0, "")},
