@@ -257,13 +257,15 @@ def _short(text: str) -> str:
 
 def _to_recording(columns: dict[str, np.ndarray], metadata: dict[str, str]) -> Recording:
     codes = columns["sensor_codes"]
-    samples = np.column_stack([columns[c] for c in COLUMNS if c != "sensor"])  # (n, 7): time, acc, gyr
     sensors = {}
     for code, name in enumerate(columns["sensor_names"]):
-        rows = samples[codes == code]
-        if not rows.shape[0]:
+        rows = np.flatnonzero(codes == code)
+        if not rows.size:
             continue
-        sensors[str(name)] = SensorStream(time_s=np.ascontiguousarray(rows[:, 0]), acc_mps2=rows[:, 1:4],
-                                          gyr_radps=rows[:, 4:7])
+        acc, gyr = np.empty((rows.size, 3)), np.empty((rows.size, 3))
+        for axis, letter in enumerate("xyz"):  # gather by index: no intermediate (n, 7) copy
+            acc[:, axis] = columns[f"acc_{letter}"][rows]
+            gyr[:, axis] = columns[f"gyr_{letter}"][rows]
+        sensors[str(name)] = SensorStream(time_s=columns["time_s"][rows], acc_mps2=acc, gyr_radps=gyr)
     return Recording(sensors=sensors, metadata=metadata)
 

@@ -6,19 +6,22 @@ import argparse
 import importlib
 import sys
 
-# module path -> it defines ``register(subparsers)``; imported lazily so `hinge analyze` starts fast
-_COMMAND_MODULES = (
-    "server.cli_analysis",
-    "firmware_bridge.cli_import",
-    "server.cli_serve",
-    "firmware_bridge.cli",
-)
+# module path -> the commands its ``register(subparsers)`` adds. Only the module of the command being run is
+# imported (all of them for help), so `hinge analyze` does not load the web server or the Bluetooth stack.
+_COMMAND_MODULES = {
+    "server.cli_analysis": ("analyze", "simulate"),
+    "firmware_bridge.cli_import": ("import",),
+    "server.cli_serve": ("serve",),
+    "firmware_bridge.cli": ("scan", "record", "emulate"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for ``command`` (all commands when None or unknown, e.g. for --help)."""
     parser = argparse.ArgumentParser(prog="hinge", description="Hip-hinge coaching from body-worn IMUs.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in _COMMAND_MODULES:
+    owners = [m for m, commands in _COMMAND_MODULES.items() if command in commands] or list(_COMMAND_MODULES)
+    for module_name in owners:
         importlib.import_module(module_name).register(subparsers)
     return parser
 
@@ -26,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from analysis.errors import HingeError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except HingeError as error:

@@ -76,3 +76,12 @@ def test_unknown_preset_and_units_option():
     assert result.returncode == 2 and "unknown preset 'nope'" in result.stderr
     g_file = hinge("analyze", str(DEMOS[0]), "--acc-unit", "g", "--json")
     assert g_file.returncode == 2  # m/s² data read as g looks like 10 g of gravity: not a recording of a lift
+
+
+def test_analyze_does_not_load_the_server_or_the_bluetooth_stack():
+    code = ("import sys, server.cli; server.cli.main(['analyze', sys.argv[1], '--json']); "
+            "print('LOADED', sorted(m for m in ('bleak', 'bumble', 'fastapi', 'uvicorn') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(DEMOS[0])], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("LOADED []")

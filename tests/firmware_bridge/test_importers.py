@@ -441,7 +441,6 @@ def test_phyphox_nan_inside_a_column_is_an_error():
 def run_cli(monkeypatch, argv: list[str]) -> int:
     import server.cli
 
-    monkeypatch.setattr(server.cli, "_COMMAND_MODULES", ("firmware_bridge.cli_import",))
     return server.cli.main(argv)
 
 
