@@ -78,8 +78,8 @@ def _rate_estimate(time_s: np.ndarray, *, gap_factor: float, period_s: float | N
     return float(inside.sum()) / span
 
 
-def _sample_indices(time_s: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer sample index of every sample and the local phase (in samples), both (n,)."""
+def _sample_indices(time_s: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Integer sample index of every sample on the sensor's clock (first sample 0), (n,)."""
     e = (time_s - time_s[0]) * rate_hz - np.arange(time_s.size)
     # local phase by a circular moving mean (robust to the integer steps that missing samples make)
     z = np.exp(2j * np.pi * e)
@@ -92,7 +92,7 @@ def _sample_indices(time_s: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.
     steps = median_filter(e - phase, size=7, mode="nearest")
     skipped = np.maximum.accumulate(np.round(steps).astype(np.int64))  # missing samples so far, monotone
     k = np.arange(time_s.size) + skipped
-    return k - k[0], phase
+    return k - k[0]
 
 
 def regularize(name: str, stream: SensorStream) -> UniformStream:
@@ -108,12 +108,12 @@ def regularize(name: str, stream: SensorStream) -> UniformStream:
         t = _spread_duplicates(t_raw, 1.0 / rate)
     # second pass on one-sample spacing: anything over 2.5 periods is a gap
     rate = _rate_estimate(t, gap_factor=2.5, period_s=1.0 / rate)
-    k, _ = _sample_indices(t, rate)
+    k = _sample_indices(t, rate)
     # refine the rate with the integer indices (least squares of stamp vs index), then index again
     if k[-1] > 0:
         slope = np.polyfit(k.astype(float), t, 1)[0]
         rate = 1.0 / slope
-        k, _ = _sample_indices(t, rate)
+        k = _sample_indices(t, rate)
     n = int(k[-1]) + 1
     base = np.polyfit(k.astype(float), t, 1)
     residual = t - np.polyval(base, k)
