@@ -28,6 +28,7 @@ from .calibration import GRAVITY_MPS2, Calibrator
 from .coaching import cue_for
 from .hip_travel import height_change_m, vertical_drop_m
 from .metrics import MovementClassifier, Thresholds
+from .orientation import Orientation
 from .segmentation import RepSegmenter
 
 BUFFER_S = 30.0
@@ -35,6 +36,7 @@ RATE_SAMPLES = 50          # samples needed to estimate a sensor's rate
 TILT_FOR_FORWARD_DEG = 15.0
 LOCKOUT_HOLD_S = 0.25      # at most this long near the top before a rep is confirmed
 POSTURE_TILT_DEG = 8.0
+REPLAY_WINDOW_S = 0.1
 GAP_PERIODS = 4.5         # longer spacing than this between stamps is lost samples
 POSTURE_HEIGHT_M = 0.1
 
@@ -143,17 +145,26 @@ class LiveAnalyzer:
         loud = (np.linalg.norm(gyr - bias, axis=1) >= self.calibrator.quiet_gyr_radps) | (
             np.abs(np.linalg.norm(acc, axis=1) - GRAVITY_MPS2) >= self.calibrator.quiet_acc_mps2)
         completed: list[dict] = []
-        for i in range(t.size):
-            self._quiet_step(s, float(t[i]), acc[i], bool(loud[i]))
-            s.buffer.append((float(t[i]), acc[i], vertical[i], quat[i]))
-            while s.buffer and s.buffer[0][0] < t[i] - BUFFER_S:
-                s.buffer.popleft()
-            if not self._calibrated:
-                if self._try_calibrate():
-                    completed += self._replay()
-                continue
-            completed += self._angle_step(s, float(t[i]), vertical[i], quat[i])
+        start = 0
+        while not self._calibrated and start < t.size:  # sample by sample until the standing is found
+            self._quiet_batch(s, t[start:start + 1], acc[start:start + 1], loud[start:start + 1])
+            self._buffer(s, t[start:start + 1], acc[start:start + 1], vertical[start:start + 1], quat[start:start + 1])
+            start += 1
+            if self._try_calibrate():
+                completed += self._replay()
+                break
+        if self._calibrated and start < t.size:
+            rest = slice(start, None)
+            self._quiet_batch(s, t[rest], acc[rest], loud[rest])
+            self._buffer(s, t[rest], acc[rest], vertical[rest], quat[rest])
+            completed += self._process(s, t[rest], vertical[rest], quat[rest])
         return completed
+
+    @staticmethod
+    def _buffer(s: _Sensor, t, acc, vertical, quat) -> None:
+        s.buffer.extend(zip(t.tolist(), acc, vertical, quat))
+        while s.buffer and s.buffer[0][0] < t[-1] - BUFFER_S:
+            s.buffer.popleft()
 
     @staticmethod
     def _orientation(s: _Sensor, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,13 +206,16 @@ class LiveAnalyzer:
 
     # --- calibration ------------------------------------------------------------------------------------
 
-    def _quiet_step(self, s: _Sensor, t: float, acc: np.ndarray, loud: bool) -> None:
-        if loud:
-            s.last_loud_s = t
-            s.quiet_acc_sum = np.zeros(3)
+    @staticmethod
+    def _quiet_batch(s: _Sensor, t: np.ndarray, acc: np.ndarray, loud: np.ndarray) -> None:
+        """Track how long the sensor has been quiet and the sum of its accelerations since then."""
+        if loud.any():
+            last = int(np.flatnonzero(loud)[-1])
+            s.last_loud_s = float(t[last])
+            s.quiet_acc_sum = acc[last + 1:].sum(axis=0)
         else:
-            s.quiet_acc_sum = s.quiet_acc_sum + acc
-        s.time_s = t
+            s.quiet_acc_sum = s.quiet_acc_sum + acc.sum(axis=0)
+        s.time_s = float(t[-1])
 
     def _standing_for_s(self) -> float:
         now = min(s.time_s for s in self._sensors.values())
@@ -231,50 +245,67 @@ class LiveAnalyzer:
             s.up_s = s.quiet_acc_sum / np.linalg.norm(s.quiet_acc_sum)
 
     def _replay(self) -> list[dict]:
-        """Run the buffered samples through the angle stage, in time order across sensors."""
-        merged = sorted(((item[0], name, item) for name, s in self._sensors.items() for item in s.buffer),
-                        key=lambda x: x[0])
+        """Run the buffered samples through the angle stage, window by window in time across sensors."""
+        items = {name: list(s.buffer) for name, s in self._sensors.items()}
+        first = min(i[0][0] for i in items.values() if i)
+        last = max(i[-1][0] for i in items.values() if i)
         done: list[dict] = []
-        for _, name, (t, _acc, vertical, quat) in merged:
-            done += self._angle_step(self._sensors[name], t, vertical, quat)
+        edges = np.arange(first, last + REPLAY_WINDOW_S, REPLAY_WINDOW_S)
+        for a, b in zip(edges, edges[1:]):
+            for name, rows in items.items():
+                chunk = [r for r in rows if a <= r[0] < b]
+                if chunk:
+                    t = np.array([r[0] for r in chunk])
+                    done += self._process(self._sensors[name], t, np.array([r[2] for r in chunk]),
+                                          np.array([r[3] for r in chunk]))
         return done
 
     # --- angles and reps --------------------------------------------------------------------------------
 
-    def _angle_step(self, s: _Sensor, t: float, vertical: np.ndarray, quat: np.ndarray) -> list[dict]:
+    def _process(self, s: _Sensor, t: np.ndarray, vertical: np.ndarray, quat: np.ndarray) -> list[dict]:
+        """Angles of a batch of one sensor's samples (vectorised); the primary sensor's drive the reps."""
         up = s.up_s
-        tilt = float(np.degrees(np.arccos(np.clip(vertical @ up, -1.0, 1.0))))
-        horizontal = vertical - (vertical @ up) * up
-        if tilt > TILT_FOR_FORWARD_DEG:
-            s.forward_sum = s.forward_sum + horizontal * tilt
-        forward = s.forward_sum - (s.forward_sum @ up) * up
-        if np.linalg.norm(forward) < 1e-6:
-            s.angle_deg = tilt  # direction not known yet: the unsigned tilt
-        else:
-            forward = forward / np.linalg.norm(forward)
-            hinge = np.cross(forward, up)
-            m_z = float(vertical @ hinge)
-            s.angle_deg = float(np.degrees(np.arctan2((vertical @ forward) / np.sqrt(max(1e-9, 1 - m_z**2)),
-                                                      vertical @ up)))
-            s.hike_deg = float(np.degrees(np.arcsin(np.clip(m_z, -1, 1))))
-            world = _rotate(quat, hinge)
-            s.heading_deg = float(np.degrees(np.arctan2(world[1], world[0])))
-        s.time_s = t
+        along_up = vertical @ up
+        tilt = np.degrees(np.arccos(np.clip(along_up, -1.0, 1.0)))
+        horizontal = vertical - along_up[:, None] * up
+        weight = np.where(tilt > TILT_FOR_FORWARD_DEG, tilt, 0.0)
+        forward_sum = s.forward_sum + np.cumsum(horizontal * weight[:, None], axis=0)  # as it grows, sample by sample
+        s.forward_sum = forward_sum[-1]
+        forward = forward_sum - (forward_sum @ up)[:, None] * up
+        size = np.linalg.norm(forward, axis=1)
+        known = size > 1e-6
+        forward = forward / np.where(known, size, 1.0)[:, None]
+        hinge = np.cross(forward, up)
+        m_z = np.einsum("ij,ij->i", vertical, hinge)
+        signed = np.degrees(np.arctan2(np.einsum("ij,ij->i", vertical, forward) / np.sqrt(np.clip(1 - m_z**2, 1e-9, None)),
+                                       along_up))
+        angle = np.where(known, signed, tilt)  # direction not known yet: the unsigned tilt
+        hike = np.where(known, np.degrees(np.arcsin(np.clip(m_z, -1, 1))), np.nan)
+        world = Orientation(quat, np.zeros_like(vertical), np.zeros(t.size, bool)).rotate_to_world(hinge)
+        heading = np.where(known, np.degrees(np.arctan2(world[:, 1], world[:, 0])), np.nan)
+        s.angle_deg, s.hike_deg, s.heading_deg, s.time_s = float(angle[-1]), float(hike[-1]), float(heading[-1]), float(t[-1])
         if s.name == "hip":
-            self._pelvis_history.append((t, s.angle_deg))
-            while self._pelvis_history and self._pelvis_history[0][0] < t - BUFFER_S:
+            self._pelvis_history.extend(zip(t.tolist(), angle.tolist()))
+            while self._pelvis_history and self._pelvis_history[0][0] < t[-1] - BUFFER_S:
                 self._pelvis_history.popleft()
         if s.name != self._primary:
             return []
-        return self._rep_step(t, s.angle_deg, s.rate_hz)
-
-    def _rep_step(self, t: float, angle: float, rate_hz: float) -> list[dict]:
         if self._zi is None:
-            self._zi = sosfilt_zi(self._sos) * angle
-        smoothed, self._zi = sosfilt(self._sos, [angle], zi=self._zi)
-        p = float(smoothed[0])
-        speed = 0.0 if self._smooth_prev is None else (p - self._smooth_prev) * rate_hz
-        self._smooth_prev = p
+            self._zi = sosfilt_zi(self._sos) * angle[0]
+        smoothed, self._zi = sosfilt(self._sos, angle, zi=self._zi)
+        previous = smoothed[0] if self._smooth_prev is None else self._smooth_prev
+        speed = np.diff(np.concatenate([[previous], smoothed])) * s.rate_hz
+        self._smooth_prev = float(smoothed[-1])
+        done: list[dict] = []
+        if self._rep is None:
+            self._reanchor()
+        for i in range(t.size):  # the rep state machine sees the primary segment's own angle per sample
+            s.angle_deg, s.hike_deg, s.heading_deg = float(angle[i]), float(hike[i]), float(heading[i])
+            done += self._rep_step(float(t[i]), float(smoothed[i]), float(speed[i]))
+        return done
+
+    def _rep_step(self, t: float, p: float, speed: float) -> list[dict]:
+        """One step of the rep state machine on the low-passed primary angle ``p`` (deg) and its speed."""
         seg = self.segmenter
         trunk = self._sensors.get("back")
         pelvis = self._sensors.get("hip")
@@ -287,7 +318,6 @@ class LiveAnalyzer:
                 self._leave_s = t
                 if abs(speed) < seg.still_speed_deg_s:
                     self._still_leave_s = t
-                self._reanchor()
                 return done
             start = self._still_leave_s if self._leave_s - self._still_leave_s < 1.0 else self._leave_s
             rep = self._rep = _Rep(top_deg=self._top_level, start_s=start,
@@ -418,12 +448,6 @@ class LiveAnalyzer:
 def _vertical(quat: np.ndarray) -> np.ndarray:
     w, x, y, z = quat.T
     return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
-
-
-def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    w, x, y, z = q
-    c = np.cross([x, y, z], v)
-    return v + 2 * w * c + 2 * np.cross([x, y, z], c)
 
 
 def _finite(value: float) -> float | None:
