@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -28,14 +29,15 @@ def _hinge_version() -> str:
         return "unknown"
 
 
-def _clean(value):
-    """JSON-safe: numpy scalars to Python, NaN to None, floats rounded to sensible precision."""
+def json_ready(value):
+    """JSON-safe copy: numpy scalars to Python, arrays to lists, NaN and infinities to None, floats rounded to
+    sensible precision (4 decimals; 3 in arrays)."""
     if isinstance(value, np.ndarray):
         return [None if not math.isfinite(v) else round(v, 3) for v in value.astype(float).tolist()]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer, int)):
@@ -92,7 +94,7 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
     }
     if include_series:
         report["series"] = angle_series(result, max_rate_hz=SERIES_MAX_RATE_HZ)
-    return _clean(report)
+    return json_ready(report)
 
 
 def angle_series(result: AnalysisResult, *, max_rate_hz: float) -> dict:

@@ -34,6 +34,7 @@ from analysis.live import LiveAnalyzer
 from analysis.metrics import Thresholds
 from analysis.recording import SENSOR_NAMES
 from analysis.recording_format import read_recording
+from analysis.report import json_ready
 from firmware_bridge.importers import read_sensor_logger_push
 from firmware_bridge.recorder import RecordingWriter
 
@@ -222,10 +223,10 @@ class LiveSession:
 
     def _analyse(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
         reps = self._analyzer.push(sensor, time_s, acc_mps2, gyr_radps)
-        self.state = _plain(self._analyzer.state())
+        self.state = json_ready(self._analyzer.state())
         self._publish({"type": "state", "state": self.state, "server_time_s": time.time()})
         for rep in reps:
-            rep = _plain(rep)
+            rep = json_ready(rep)
             self.reps.append(rep)
             self._publish({"type": "rep", "rep": rep})
 
@@ -246,9 +247,9 @@ class LiveSession:
             for name, stream in recording.sensors.items():
                 part = (stream.time_s >= chunk_start_s) & (stream.time_s < chunk_start_s + REPLAY_CHUNK_S)
                 if part.any():
-                    self.reps.extend(_plain(rep) for rep in self._analyzer.push(
+                    self.reps.extend(json_ready(rep) for rep in self._analyzer.push(
                         name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part]))
-        self.state = _plain(self._analyzer.state())
+        self.state = json_ready(self._analyzer.state())
         self._publish(self.snapshot())
 
     # viewers
@@ -422,18 +423,3 @@ def _finite(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise LiveProtocolError(f"{where}: expected a finite number, found {value!r}")
     return float(value)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars become Python numbers, NaN and infinities become None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    return value
