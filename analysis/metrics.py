@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from .angles import AngleSeries
 from .errors import AnalysisError
 from .hip_travel import height_change_m, vertical_drop_m
-from .segmentation import RepBounds
+from .segmentation import RepBounds, lowpass_deg
 
 FLAGS: tuple[str, ...] = ("back_rounding", "lean_back", "incomplete_lockout")
 LEAN_WINDOW_S = 2.0  # a lean-back belongs to the lockout: at most this long after end_s
@@ -115,13 +114,7 @@ def quiet_window_s(i: int, bounds: list[RepBounds], time_s: np.ndarray) -> tuple
 
 
 def _smooth(x: np.ndarray | None, rate_hz: float) -> np.ndarray | None:
-    if x is None:
-        return None
-    bad = np.isnan(x)
-    filled = np.interp(np.arange(x.size), np.flatnonzero(~bad), x[~bad]) if bad.any() and (~bad).any() else x
-    if filled.size <= 15 or METRIC_CUTOFF_HZ >= rate_hz / 2:
-        return filled
-    return sosfiltfilt(butter(2, METRIC_CUTOFF_HZ, fs=rate_hz, output="sos"), filled)
+    return None if x is None else lowpass_deg(x, rate_hz=rate_hz, cutoff_hz=METRIC_CUTOFF_HZ)
 
 
 def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[int], *, origin_s: float,

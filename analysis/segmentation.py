@@ -46,10 +46,8 @@ class RepSegmenter:
     plateau_speed_fraction: float = 0.03
 
     def smooth(self, angle_deg: np.ndarray, *, rate_hz: float) -> np.ndarray:
-        """Zero-phase low-pass of an angle series (NaNs bridged by linear interpolation), (n,)."""
-        filled = _fill_nan(angle_deg)
-        sos = butter(2, self.cutoff_hz, fs=rate_hz, output="sos")
-        return sosfiltfilt(sos, filled) if filled.size > 15 else filled
+        """Zero-phase low-pass of an angle series at ``cutoff_hz`` (see :func:`lowpass_deg`), (n,)."""
+        return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
     def segment(self, angle_deg: np.ndarray, *, rate_hz: float) -> list[RepBounds]:
         """Reps in a sagittal angle series (deg, forward positive, sampled at ``rate_hz``)."""
@@ -104,11 +102,18 @@ class RepSegmenter:
         return min(lo, peak), max(hi, peak)
 
 
-def _fill_nan(x: np.ndarray) -> np.ndarray:
-    bad = np.isnan(x)
-    if not bad.any():
-        return x
+def lowpass_deg(angle_deg: np.ndarray, *, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass of an angle series sampled at ``rate_hz``, (n,). NaNs are
+    bridged by linear interpolation first (an all-NaN series becomes zeros); a series too short to filter, or a
+    cutoff at or above Nyquist, is returned bridged but unfiltered."""
+    bad = np.isnan(angle_deg)
     if bad.all():
-        return np.zeros_like(x)
-    idx = np.arange(x.size)
-    return np.interp(idx, idx[~bad], x[~bad])
+        filled = np.zeros_like(angle_deg)
+    elif bad.any():
+        idx = np.arange(angle_deg.size)
+        filled = np.interp(idx, idx[~bad], angle_deg[~bad])
+    else:
+        filled = angle_deg
+    if filled.size <= 15 or cutoff_hz >= rate_hz / 2:
+        return filled
+    return sosfiltfilt(butter(2, cutoff_hz, fs=rate_hz, output="sos"), filled)
