@@ -28,7 +28,7 @@ from .calibration import GRAVITY_MPS2, Calibrator
 from .coaching import cue_for
 from .hip_travel import height_change_m, vertical_drop_m
 from .metrics import MovementClassifier, Thresholds
-from .orientation import Orientation
+from .orientation import rotate_to_world, vertical_in_sensor
 from .segmentation import RepSegmenter
 
 BUFFER_S = 30.0
@@ -141,7 +141,7 @@ class LiveAnalyzer:
         else:
             acc, gyr = np.asarray(acc_mps2, float), np.asarray(gyr_radps, float)
         quat, bias = self._orientation(s, t, acc, gyr)
-        vertical = _vertical(quat)
+        vertical = vertical_in_sensor(quat)
         loud = (np.linalg.norm(gyr - bias, axis=1) >= self.calibrator.quiet_gyr_radps) | (
             np.abs(np.linalg.norm(acc, axis=1) - GRAVITY_MPS2) >= self.calibrator.quiet_acc_mps2)
         completed: list[dict] = []
@@ -281,7 +281,7 @@ class LiveAnalyzer:
                                        along_up))
         angle = np.where(known, signed, tilt)  # direction not known yet: the unsigned tilt
         hike = np.where(known, np.degrees(np.arcsin(np.clip(m_z, -1, 1))), np.nan)
-        world = Orientation(quat, np.zeros_like(vertical), np.zeros(t.size, bool)).rotate_to_world(hinge)
+        world = rotate_to_world(quat, hinge)
         heading = np.where(known, np.degrees(np.arctan2(world[:, 1], world[:, 0])), np.nan)
         s.angle_deg, s.hike_deg, s.heading_deg, s.time_s = float(angle[-1]), float(hike[-1]), float(heading[-1]), float(t[-1])
         if s.name == "hip":
@@ -443,11 +443,6 @@ class LiveAnalyzer:
     def _drop(self, s: _Sensor, start_s: float, end_s: float) -> float:
         a = self._vertical_acc(s, start_s, end_s)
         return vertical_drop_m(a, sampling_rate_hz=s.rate_hz, start=0, end=a.size - 1) if a.size >= 4 else 0.0
-
-
-def _vertical(quat: np.ndarray) -> np.ndarray:
-    w, x, y, z = quat.T
-    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
 
 
 def _finite(value: float) -> float | None:

@@ -25,21 +25,31 @@ class Orientation:
     rest: np.ndarray
 
     def vertical_in_sensor(self) -> np.ndarray:
-        """World up (+z) expressed in sensor axes, (n, 3) unit vectors: the third row of R(q)."""
-        w, x, y, z = self.quat_wxyz.T
-        return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+        """World up (+z) expressed in sensor axes, (n, 3) unit vectors."""
+        return vertical_in_sensor(self.quat_wxyz)
 
     def rotate_to_world(self, vectors: np.ndarray) -> np.ndarray:
         """Rotate (n, 3) sensor-axis vectors into the world frame."""
-        w, x, y, z = self.quat_wxyz.T
-        vx, vy, vz = vectors.T
-        # v + 2 w (q × v) + 2 q × (q × v), with q the vector part
-        cx, cy, cz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx
-        return np.column_stack([
-            vx + 2 * (w * cx + y * cz - z * cy),
-            vy + 2 * (w * cy + z * cx - x * cz),
-            vz + 2 * (w * cz + x * cy - y * cx),
-        ])
+        return rotate_to_world(self.quat_wxyz, vectors)
+
+
+def vertical_in_sensor(quat_wxyz: np.ndarray) -> np.ndarray:
+    """World up (+z) in sensor axes for (n, 4) sensor → world quaternions: the third row of R(q), (n, 3)."""
+    w, x, y, z = quat_wxyz.T
+    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+
+
+def rotate_to_world(quat_wxyz: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Rotate (n, 3) sensor-axis vectors by (n, 4) sensor → world quaternions, (n, 3)."""
+    w, x, y, z = quat_wxyz.T
+    vx, vy, vz = vectors.T
+    # v + 2 w (q × v) + 2 q × (q × v), with q the vector part
+    cx, cy, cz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx
+    return np.column_stack([
+        vx + 2 * (w * cx + y * cz - z * cy),
+        vy + 2 * (w * cy + z * cx - x * cz),
+        vz + 2 * (w * cz + x * cy - y * cx),
+    ])
 
 
 OrientationMethod = Callable[[np.ndarray, np.ndarray, float], Orientation]
