@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
-from analysis.report import build_report  # noqa: E402
-from analysis.simulate import FAMILIES, simulate_family  # noqa: E402
-from analysis.simulate.families import CORE_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
-from analysis.simulate.evaluate import Score, score_report  # noqa: E402
+from hinge.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
+from hinge.analysis.report import build_report  # noqa: E402
+from hinge.analysis.simulate import FAMILIES, simulate_family  # noqa: E402
+from hinge.analysis.simulate.families import CORE_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
+from hinge.analysis.simulate.evaluate import Score, score_report  # noqa: E402
 from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
 
 TARGETS = {  # issue 2, section 6

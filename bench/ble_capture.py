@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
-from firmware_bridge.devices import hinge_imu
-from firmware_bridge.emulators import (HingeImuEmulator, MovesenseEmulator, WitMotionEmulator, record_emulated,
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
+from hinge.firmware_bridge.devices import hinge_imu
+from hinge.firmware_bridge.emulators import (HingeImuEmulator, MovesenseEmulator, WitMotionEmulator, record_emulated,
                                        stream_at_rate)
-from firmware_bridge.recorder import AlignedStream, RecordingWriter
+from hinge.firmware_bridge.recorder import AlignedStream, RecordingWriter
 
 
 def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:

@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 from websockets.asyncio.client import connect
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
 
 SENSORS = ("back", "hip")
 SERVER_CPU, CLIENT_CPU = 0, 1  # the server (one uvicorn process) and the load generator each get a core
@@ -65,7 +65,7 @@ class Server:
             self.port = probe.getsockname()[1]
         env = {**os.environ, "HINGE_DEMO_DIR": "none"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "hinge", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CPU}))
         self.url = f"http://127.0.0.1:{self.port}/"

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from analysis.orientation import Orientation, vqf_offline
+from hinge.analysis.orientation import Orientation, vqf_offline
 
 
 def complementary(gyr_radps: np.ndarray, acc_mps2: np.ndarray, sampling_rate_hz: float, *,

@@ -35,11 +35,11 @@ def build_hour_file(path: Path) -> None:
     """Tile a simulated multi-set session (both sensors at 200 Hz) to one hour."""
     import numpy as np
 
-    from analysis.recording import Recording
-    from analysis.recording_format import format_metadata_lines, format_sample_rows
-    from analysis.simulate import simulate
-    from analysis.simulate.families import walking_sets
-    from analysis.simulate.plan import SensorPlan, SessionPlan, random_errors
+    from hinge.analysis.recording import Recording
+    from hinge.analysis.recording_format import format_metadata_lines, format_sample_rows
+    from hinge.analysis.simulate import simulate
+    from hinge.analysis.simulate.families import walking_sets
+    from hinge.analysis.simulate.plan import SensorPlan, SessionPlan, random_errors
 
     rng = np.random.default_rng(2026)
     base = walking_sets(rng)
@@ -87,7 +87,7 @@ def main() -> int:
     runs = []
     for _ in range(args.repeat):
         # a fresh child each time; RUSAGE_CHILDREN's maxrss is the largest child so far
-        runs.append(timed([sys.executable, "-m", "server.cli", "analyze", str(path), "--json"]))
+        runs.append(timed([sys.executable, "-m", "hinge", "analyze", str(path), "--json"]))
     best = min(r[0] for r in runs)
     peak = max(r[1] for r in runs)
     import json

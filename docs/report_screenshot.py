@@ -17,11 +17,11 @@ from pathlib import Path
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from analysis.recording_format import write_recording
-from analysis.simulate import simulate_preset
-from server.app import create_app
-from server.sessions import create_session
-from server.settings import Settings
+from hinge.analysis.recording_format import write_recording
+from hinge.analysis.simulate import simulate_preset
+from hinge.server.app import create_app
+from hinge.server.sessions import create_session
+from hinge.server.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "report.png"
 CHROMIUM = "/usr/bin/chromium"

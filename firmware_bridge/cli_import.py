@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.errors import RecordingError
-from analysis.recording import SENSOR_NAMES, Recording
-from analysis.recording_format import write_recording
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import SENSOR_NAMES, Recording
+from hinge.analysis.recording_format import write_recording
 
 from .importers import SUPPORTED_FORMATS, combine_placements, load_recording, load_recording_files
 

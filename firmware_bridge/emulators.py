@@ -19,7 +19,7 @@ from bumble import gatt
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 
-from analysis.recording import SensorStream
+from hinge.analysis.recording import SensorStream
 
 from .clock import host_time_s
 from .devices import hinge_imu, movesense, witmotion
@@ -333,7 +333,7 @@ _DEMO_NAMES = {"hinge-imu": "HNG-{sensor}", "witmotion": "WT901BLE-{sensor}", "m
 
 def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict[str, EmulatedWearable]:
     """One emulator per sensor of a simulator preset (``clean``, …), at :data:`DEMO_ADDRESSES`."""
-    from analysis.simulate import simulate_preset
+    from hinge.analysis.simulate import simulate_preset
 
     recording = simulate_preset(preset, seed=seed).recording
     return {sensor: EMULATORS[kind](stream_at_rate(stream, rate_hz), name=_DEMO_NAMES[kind].format(sensor=sensor),

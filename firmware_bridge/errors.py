@@ -1,6 +1,6 @@
 """Typed errors of the capture side. The CLI turns each into one line."""
 
-from analysis.errors import HingeError
+from hinge.analysis.errors import HingeError
 
 
 class DeviceError(HingeError):

@@ -23,7 +23,7 @@ import numpy as np
 from bleak import BleakClient
 from bleak.exc import BleakError
 
-from analysis.recording_format import format_metadata_lines, format_sample_rows
+from hinge.analysis.recording_format import format_metadata_lines, format_sample_rows
 
 from .clock import ClockAligner, FrameCounter, host_time_s
 from .devices import Batch, session_for_services

@@ -93,7 +93,7 @@ class BodySizeLimit:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    from analysis.errors import HingeError
+    from hinge.analysis.errors import HingeError
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")

@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from analysis.metrics import Thresholds
-    from analysis.pipeline import AnalysisOptions, analyze_file
-    from analysis.report import build_report
+    from hinge.analysis.metrics import Thresholds
+    from hinge.analysis.pipeline import AnalysisOptions, analyze_file
+    from hinge.analysis.report import build_report
 
     options = AnalysisOptions(
         thresholds=Thresholds(back_rounding_deg=args.rounding_threshold, lean_back_deg=args.lean_back_threshold,
@@ -55,9 +55,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from analysis.errors import HingeError
-    from analysis.recording_format import write_recording
-    from analysis.simulate import PRESETS, simulate_preset
+    from hinge.analysis.errors import HingeError
+    from hinge.analysis.recording_format import write_recording
+    from hinge.analysis.simulate import PRESETS, simulate_preset
 
     if args.list:
         print("\n".join(PRESETS))

@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from analysis.errors import HingeError
-from analysis.live import LiveAnalyzer
-from analysis.metrics import Thresholds
-from analysis.recording import SENSOR_NAMES
-from analysis.recording_format import read_recording
-from analysis.report import json_ready
-from firmware_bridge.importers import read_sensor_logger_push
-from firmware_bridge.recorder import RecordingWriter
+from hinge.analysis.errors import HingeError
+from hinge.analysis.live import LiveAnalyzer
+from hinge.analysis.metrics import Thresholds
+from hinge.analysis.recording import SENSOR_NAMES
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.report import json_ready
+from hinge.firmware_bridge.importers import read_sensor_logger_push
+from hinge.firmware_bridge.recorder import RecordingWriter
 
 PROTOCOL = "hinge-live/1"
 LIVE_DIRNAME = "live"

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from analysis.metrics import Thresholds
-from analysis.recording import SENSOR_NAMES
+from hinge.analysis.metrics import Thresholds
+from hinge.analysis.recording import SENSOR_NAMES
 
 from .sessions import create_session, reanalyse_session
 from .storage import SessionStore, StoredSession

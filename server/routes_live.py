@@ -11,8 +11,8 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, WebSocket, W
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from analysis.errors import HingeError
-from analysis.recording import SENSOR_NAMES
+from hinge.analysis.errors import HingeError
+from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
 from .live import LiveHub, LiveProtocolError, LiveSession, LiveSessionNotFound, parse_hello

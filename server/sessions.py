@@ -22,7 +22,7 @@ _UNIX_TIME_FROM_S = 946_684_800.0
 
 
 def default_thresholds() -> dict[str, float]:
-    from analysis.metrics import Thresholds
+    from hinge.analysis.metrics import Thresholds
 
     return dataclasses.asdict(Thresholds())
 
@@ -36,10 +36,10 @@ def analyse(
     ``placement`` says where a single phone was worn. Raises :class:`analysis.errors.HingeError` (one-line
     message) for an unsupported, malformed or unanalysable upload.
     """
-    from analysis.metrics import Thresholds
-    from analysis.pipeline import AnalysisOptions, analyze
-    from analysis.report import build_report
-    from firmware_bridge.importers import load_recording
+    from hinge.analysis.metrics import Thresholds
+    from hinge.analysis.pipeline import AnalysisOptions, analyze
+    from hinge.analysis.report import build_report
+    from hinge.firmware_bridge.importers import load_recording
 
     recording = load_recording(content, filename, sensor=placement)
     result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
@@ -93,7 +93,7 @@ def reanalyse_session(store: SessionStore, session_id: int, thresholds: dict[str
 
 def import_demo_recordings(store: SessionStore, demo_dir: Path) -> int:
     """On the first start with an empty database, store every ``demo_dir/*.csv``; return how many were stored."""
-    from analysis.errors import HingeError
+    from hinge.analysis.errors import HingeError
 
     if store.count() or store.get_meta(DEMOS_IMPORTED_KEY) is not None:
         return 0

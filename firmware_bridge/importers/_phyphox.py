@@ -31,8 +31,8 @@ from typing import Mapping
 
 import numpy as np
 
-from analysis.errors import RecordingError
-from analysis.recording import SENSOR_NAMES, Recording
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import SENSOR_NAMES, Recording
 
 from ._resample import merge_onto_accelerometer
 from ._table import Table, decode_text, parse_table, read_rows

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.errors import RecordingError
-from analysis.recording import Recording, SensorStream
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import Recording, SensorStream
 
 MAX_GAP_S = 0.1
 

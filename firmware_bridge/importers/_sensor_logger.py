@@ -40,8 +40,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from analysis.errors import RecordingError
-from analysis.recording import SENSOR_NAMES, Recording
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import SENSOR_NAMES, Recording
 
 from ._resample import interpolate_onto, merge_onto_accelerometer, unique_sorted
 from ._table import decode_text, parse_table, read_rows

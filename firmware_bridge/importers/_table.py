@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.errors import RecordingError
+from hinge.analysis.errors import RecordingError
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import zipfile
 import zlib
 from typing import Mapping
 
-from analysis.errors import RecordingError
-from analysis.recording import Recording
-from analysis.recording_format import HEADER, read_recording
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import Recording
+from hinge.analysis.recording_format import HEADER, read_recording
 
 from ._phyphox import is_phyphox_csv, read_phyphox_files
 from ._sensor_logger import (is_sensor_logger_csv, read_sensor_logger_files, read_sensor_logger_json,

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analysis.pipeline import analyze
-from analysis.report import build_report
-from analysis.simulate import FAMILIES, simulate, simulate_family
-from analysis.simulate.evaluate import Score, score_report
-from analysis.simulate.families import rdl_clean
-from analysis.simulate.plan import SensorPlan, SessionPlan, random_errors
+from hinge.analysis.pipeline import analyze
+from hinge.analysis.report import build_report
+from hinge.analysis.simulate import FAMILIES, simulate, simulate_family
+from hinge.analysis.simulate.evaluate import Score, score_report
+from hinge.analysis.simulate.families import rdl_clean
+from hinge.analysis.simulate.plan import SensorPlan, SessionPlan, random_errors
 
 SEEDS = (11, 12)
 

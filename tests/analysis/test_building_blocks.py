@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.errors import RecordingError
-from analysis.recording import Recording, SensorStream
-from analysis.resample import regularize
-from analysis.segmentation import RepSegmenter
-from analysis.simulate import simulate_family
-from analysis.simulate.timeline import Timeline
-from analysis.units import decide_units, to_canonical
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import Recording, SensorStream
+from hinge.analysis.resample import regularize
+from hinge.analysis.segmentation import RepSegmenter
+from hinge.analysis.simulate import simulate_family
+from hinge.analysis.simulate.timeline import Timeline
+from hinge.analysis.units import decide_units, to_canonical
 
 
 @pytest.mark.parametrize("family, seed", [("rounding", 1), ("lean_back", 1), ("walking_sets", 2), ("swing", 4)])

@@ -18,7 +18,7 @@ DEMOS = sorted((ROOT / "recordings").glob("demo-*.csv"))
 
 
 def hinge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "hinge", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
 
 
@@ -79,7 +79,7 @@ def test_unknown_preset_and_units_option():
 
 
 def test_analyze_does_not_load_the_server_or_the_bluetooth_stack():
-    code = ("import sys, server.cli; server.cli.main(['analyze', sys.argv[1], '--json']); "
+    code = ("import sys, hinge.cli; hinge.cli.main(['analyze', sys.argv[1], '--json']); "
             "print('LOADED', sorted(m for m in ('bleak', 'bumble', 'fastapi', 'uvicorn') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code, str(DEMOS[0])], capture_output=True, text=True, cwd=ROOT,
                             timeout=120)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from analysis.calibration import sagittal_angle_deg
-from analysis.orientation import Orientation, vqf_offline
-from analysis.simulate.kinematics import G_MPS2, BodyGeometry, body_motion, ideal_imu, sagittal_angles_deg
-from analysis.simulate.timeline import CHANNELS, Timeline, min_jerk
+from hinge.analysis.calibration import sagittal_angle_deg
+from hinge.analysis.orientation import Orientation, vqf_offline
+from hinge.analysis.simulate.kinematics import G_MPS2, BodyGeometry, body_motion, ideal_imu, sagittal_angles_deg
+from hinge.analysis.simulate.timeline import CHANNELS, Timeline, min_jerk
 
 RATE_HZ = 1000.0
 

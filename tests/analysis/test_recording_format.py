@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.errors import RecordingError
-from analysis.recording import Recording, SensorStream
-from analysis.recording_format import HEADER, read_recording, write_recording
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import Recording, SensorStream
+from hinge.analysis.recording_format import HEADER, read_recording, write_recording
 
 ROW_BACK = "0.000000,back,0.1,9.8,0.2,0.01,0.02,0.03"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.live import BUFFER_S, LiveAnalyzer
-from analysis.pipeline import analyze
-from analysis.simulate import simulate_family
-from analysis.simulate.families import CORE_FAMILIES
+from hinge.analysis.live import BUFFER_S, LiveAnalyzer
+from hinge.analysis.pipeline import analyze
+from hinge.analysis.simulate import simulate_family
+from hinge.analysis.simulate.families import CORE_FAMILIES
 
 BATCH_S = 0.1
 LIVE_FAMILIES = sorted([f.__name__ for f in CORE_FAMILIES] + ["sitting", "no_standing"])

@@ -16,15 +16,15 @@ import pytest
 from bleak import BleakClient
 from bleak.exc import BleakDeviceNotFoundError
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
-from firmware_bridge.devices import hinge_imu
-from firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
-from firmware_bridge.emulators import (EmulatedWearable, HingeImuEmulator, MovesenseEmulator, WitMotionEmulator,
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
+from hinge.firmware_bridge.devices import hinge_imu
+from hinge.firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
+from hinge.firmware_bridge.emulators import (EmulatedWearable, HingeImuEmulator, MovesenseEmulator, WitMotionEmulator,
                                        record_emulated, stream_at_rate)
-from firmware_bridge.clock import host_time_s
-from firmware_bridge.errors import DeviceError
-from firmware_bridge.virtual_radio import VirtualRadio
+from hinge.firmware_bridge.clock import host_time_s
+from hinge.firmware_bridge.errors import DeviceError
+from hinge.firmware_bridge.virtual_radio import VirtualRadio
 
 ROOT = Path(__file__).resolve().parents[2]
 BACK, HIP = "F0:00:00:00:00:01", "F0:00:00:00:00:02"
@@ -168,7 +168,7 @@ def test_hinge_imu_control_ping_echo_and_refusal(motion):
 
 
 def _run_cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "server.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "hinge", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from firmware_bridge.clock import ClockAligner, FrameCounter
+from hinge.firmware_bridge.clock import ClockAligner, FrameCounter
 
 
 def _arrivals(rng, device_s, *, offset_s, drift_ppm, min_latency_s, jitter_s):

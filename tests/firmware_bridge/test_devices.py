@@ -6,9 +6,9 @@ import struct
 import numpy as np
 import pytest
 
-from firmware_bridge.devices import hinge_imu, movesense, witmotion
-from firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
-from firmware_bridge.errors import ProtocolError
+from hinge.firmware_bridge.devices import hinge_imu, movesense, witmotion
+from hinge.firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
+from hinge.firmware_bridge.errors import ProtocolError
 
 
 def _motion(n, seed=0):

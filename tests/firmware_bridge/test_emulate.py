@@ -11,9 +11,9 @@ from bleak import BleakScanner
 from bumble.controller import Controller
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
-from analysis.recording_format import read_recording
-from firmware_bridge.recorder import Recorder
-from firmware_bridge.virtual_radio import VirtualRadio
+from hinge.analysis.recording_format import read_recording
+from hinge.firmware_bridge.recorder import Recorder
+from hinge.firmware_bridge.virtual_radio import VirtualRadio
 
 ROOT = Path(__file__).resolve().parents[2]
 BACK = "F0:00:00:00:00:01"
@@ -29,7 +29,7 @@ def test_hinge_emulate_advertises_on_a_controller_and_streams(tmp_path):
         port = listener.getsockname()[1]
         transport = await open_tcp_server_transport_with_socket(listener)
         Controller("dongle", host_source=transport.source, host_sink=transport.sink, link=radio.link)
-        process = subprocess.Popen([sys.executable, "-m", "server.cli", "emulate", "--transport",
+        process = subprocess.Popen([sys.executable, "-m", "hinge", "emulate", "--transport",
                                     f"tcp-client:127.0.0.1:{port}", "--rate", "100"],
                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analysis.errors import RecordingError
-from analysis.recording import Recording, SensorStream
-from analysis.recording_format import read_recording, write_recording
-from firmware_bridge.importers import (MAX_GAP_S, STANDARD_GRAVITY_MPS2, SUPPORTED_FORMATS, combine_placements,
+from hinge.analysis.errors import RecordingError
+from hinge.analysis.recording import Recording, SensorStream
+from hinge.analysis.recording_format import read_recording, write_recording
+from hinge.firmware_bridge.importers import (MAX_GAP_S, STANDARD_GRAVITY_MPS2, SUPPORTED_FORMATS, combine_placements,
                                        load_recording, load_recording_files, merge_onto_accelerometer,
                                        read_sensor_logger_push)
 
@@ -439,9 +439,9 @@ def test_phyphox_nan_inside_a_column_is_an_error():
 
 
 def run_cli(monkeypatch, argv: list[str]) -> int:
-    import server.cli
+    from hinge import cli
 
-    return server.cli.main(argv)
+    return cli.main(argv)
 
 
 def test_cli_imports_a_folder_and_a_second_phone(tmp_path, monkeypatch, capsys):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import serve
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
-from firmware_bridge.emulators import HingeImuEmulator, record_emulated, stream_at_rate
-from firmware_bridge.errors import DeviceError
-from firmware_bridge.live import ingest_url
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
+from hinge.firmware_bridge.emulators import HingeImuEmulator, record_emulated, stream_at_rate
+from hinge.firmware_bridge.errors import DeviceError
+from hinge.firmware_bridge.live import ingest_url
 
 
 def test_ingest_url_from_the_server_base():

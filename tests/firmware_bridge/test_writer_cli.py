@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from analysis.recording_format import read_recording
-from firmware_bridge.recorder import GAPS_FIELD_BYTES, RecordingWriter
-from server.cli import main
+from hinge.analysis.recording_format import read_recording
+from hinge.firmware_bridge.recorder import GAPS_FIELD_BYTES, RecordingWriter
+from hinge.cli import main
 
 
 def _rows(writer, sensor, start_s, n):

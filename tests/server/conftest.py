@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.settings import Settings
+from hinge.server.app import create_app
+from hinge.server.settings import Settings
 
 
 @pytest.fixture(scope="session")
 def simulated() -> Callable[..., bytes]:
     """``simulated(preset, seed=1)`` -> the bytes of a ``hinge simulate`` recording (cached for the session)."""
-    from analysis.recording_format import write_recording
-    from analysis.simulate import simulate_preset
+    from hinge.analysis.recording_format import write_recording
+    from hinge.analysis.simulate import simulate_preset
 
     cache: dict[tuple[str, int], bytes] = {}
 
@@ -90,7 +90,7 @@ class LiveServer:
         self.data_dir = data_dir
         env = {**os.environ, "HINGE_DEMO_DIR": str(demo_dir) if demo_dir else "none", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir), *args],
+            [sys.executable, "-m", "hinge", "serve", "--port", str(self.port), "--data-dir", str(data_dir), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
 

@@ -12,17 +12,17 @@ import urllib.parse
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.settings import Settings
-from server.storage import SessionStore
+from hinge.server.app import create_app
+from hinge.server.settings import Settings
+from hinge.server.storage import SessionStore
 
 
 def expected_report(content: bytes, **thresholds: float) -> dict:
     """What ``hinge analyze --json`` reports for ``content``, computed without the server."""
-    from analysis.metrics import Thresholds
-    from analysis.pipeline import AnalysisOptions, analyze
-    from analysis.recording_format import read_recording
-    from analysis.report import build_report
+    from hinge.analysis.metrics import Thresholds
+    from hinge.analysis.pipeline import AnalysisOptions, analyze
+    from hinge.analysis.recording_format import read_recording
+    from hinge.analysis.report import build_report
 
     result = analyze(read_recording(content), options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
     return json.loads(json.dumps(build_report(result)))
@@ -30,8 +30,8 @@ def expected_report(content: bytes, **thresholds: float) -> dict:
 
 def import_error(content: bytes, filename: str) -> str:
     """The one-line message the importers give for a file they refuse."""
-    from analysis.errors import HingeError
-    from firmware_bridge.importers import load_recording
+    from hinge.analysis.errors import HingeError
+    from hinge.firmware_bridge.importers import load_recording
 
     with pytest.raises(HingeError) as raised:
         load_recording(content, filename)
@@ -100,7 +100,7 @@ def phyphox_csv(stream) -> bytes:
 
 
 def test_a_phone_export_is_imported_and_kept_as_uploaded(client, simulated):
-    from analysis.recording_format import read_recording
+    from hinge.analysis.recording_format import read_recording
 
     content = phyphox_csv(read_recording(simulated("back_only")).sensors["back"])
     response = client.post("/api/sessions", files={"file": ("Raw Data.csv", content)}, data={"placement": "back"})

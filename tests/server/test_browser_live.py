@@ -11,9 +11,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from analysis.coaching import cue_for
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
+from hinge.analysis.coaching import cue_for
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
 
 from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (browser is a fixture)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from server.cli import build_parser
-from server.settings import DEMO_RECORDINGS_DIR
+from hinge.cli import build_parser
+from hinge.server.settings import DEMO_RECORDINGS_DIR
 
 
 def test_serve_defaults():

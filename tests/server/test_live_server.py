@@ -17,8 +17,8 @@ from cryptography import x509
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
 
 from live_helpers import batches, hello
 
@@ -109,7 +109,7 @@ def test_hinge_record_server_streams_into_a_live_session(live_server, tmp_path):
     """The BLE recorder's client (firmware_bridge.live) against the real endpoint: every recorded sample arrives."""
     import asyncio
 
-    from firmware_bridge.emulators import HingeImuEmulator, record_emulated, stream_at_rate
+    from hinge.firmware_bridge.emulators import HingeImuEmulator, record_emulated, stream_at_rate
 
     server = live_server()
     motion = simulate_preset("clean", seed=5).recording

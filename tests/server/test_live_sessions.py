@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from analysis.recording_format import read_recording
-from analysis.simulate import simulate_preset
+from hinge.analysis.recording_format import read_recording
+from hinge.analysis.simulate import simulate_preset
 from live_helpers import batches, hello
 
 INGEST = "/api/live/ingest"

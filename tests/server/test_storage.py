@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from server.storage import SessionNotFound, SessionStore
+from hinge.server.storage import SessionNotFound, SessionStore
 
 REPORT = {"summary": {"rep_count": 3, "flag_counts": {}}, "warnings": [], "reps": []}
 
@@ -71,7 +71,7 @@ def test_a_crash_after_writing_the_file_leaves_no_session(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, sys
-        from server.storage import SessionStore
+        from hinge.server.storage import SessionStore
         real_replace = os.replace
         def replace_then_crash(src, dst):
             real_replace(src, dst)
@@ -101,7 +101,7 @@ def test_a_failed_file_write_rolls_the_row_back(tmp_path, monkeypatch):
     def fail(*_args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("server.storage.os.replace", fail)
+    monkeypatch.setattr("hinge.server.storage.os.replace", fail)
     with pytest.raises(OSError, match="No space"):
         _create(store)
     monkeypatch.undo()

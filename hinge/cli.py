@@ -9,10 +9,10 @@ import sys
 # module path -> the commands its ``register(subparsers)`` adds. Only the module of the command being run is
 # imported (all of them for help), so `hinge analyze` does not load the web server or the Bluetooth stack.
 _COMMAND_MODULES = {
-    "server.cli_analysis": ("analyze", "simulate"),
-    "firmware_bridge.cli_import": ("import",),
-    "server.cli_serve": ("serve",),
-    "firmware_bridge.cli": ("scan", "record", "emulate"),
+    "hinge.server.cli_analysis": ("analyze", "simulate"),
+    "hinge.firmware_bridge.cli_import": ("import",),
+    "hinge.server.cli_serve": ("serve",),
+    "hinge.firmware_bridge.cli": ("scan", "record", "emulate"),
 }
 
 
@@ -27,7 +27,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.errors import HingeError
+    from hinge.analysis.errors import HingeError
 
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
