@@ -19,8 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AnalysisError
+from scipy.signal import find_peaks
+
+from .hip_travel import height_m
 from .orientation import Orientation
 from .resample import UniformStream
+from .segmentation import lowpass_deg
 
 GRAVITY_MPS2 = 9.80665
 
@@ -66,6 +70,16 @@ class Calibration:
     segments: dict[str, SegmentCalibration]
     method: str        # "standing" or "estimated"
     confidence: float  # 0..1
+    basis: str = "standing"  # standing, file_start, rep_tops or most_frequent (docs/report-format.md)
+
+
+@dataclass(frozen=True)
+class UprightEstimate:
+    """Each sensor's estimated upright (unit, sensor axes), how sure, and what it rests on (``basis``)."""
+
+    up_s: dict[str, np.ndarray]
+    confidence: float
+    basis: str
 
 
 @dataclass
@@ -96,6 +110,16 @@ class Calibrator:
     min_handling_s: float = 0.5
     moving_gyr_radps: float = 0.3
     first_motion_radps: float = 0.8
+    top_cutoff_hz: float = 1.5         # low-pass of the reference pitch before its tops are found
+    height_highpass_hz: float = 0.1    # drift removal of the integrated height (and of the pitch it is compared to)
+    top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent ...
+    min_cycle_s: float = 0.8           # ... at least this far from the next one
+    top_prominence_deg: float = 5.0    # without height evidence, a top is a pitch minimum this prominent
+    start_quiet_radps: float = 0.3     # the file starts quiet while the gyro stays below this
+    min_start_quiet_s: float = 0.15
+    max_start_quiet_s: float = 1.0
+    start_below_top_deg: float = 5.0   # a quiet start deeper than the tops by more than this is not standing
+    agree_deg: float = 3.0             # start and tops agree within this
 
     def calibrate(self, streams: dict[str, UniformStream], orientations: dict[str, Orientation]) -> Calibration:
         """Calibrate every sensor; ``streams`` and ``orientations`` are keyed by sensor name."""
@@ -103,28 +127,111 @@ class Calibrator:
         first_motion_s = min(self._first_motion_s(streams[n], orientations[n]) for n in streams)
         windows = self._joint_quiet_windows(streams, quiet)
         before_motion = [w for w in windows if w[1] <= first_motion_s + 0.5]
-        method, confidence = "standing", 1.0
+        method, confidence, basis = "standing", 1.0, "standing"
         if before_motion:
             first = before_motion[0]
         else:
-            estimates = {n: self._estimate_up(streams[n], orientations[n]) for n in streams}
+            estimate = self.estimate_upright(streams, orientations)
             # real standing later on (e.g. at the end) is better than an estimate: it must look like the upright
             later = [w for w in windows if all(
-                _angle_deg(self._mean_up(streams[n], *w), estimates[n][0]) <= self.reanchor_max_deg for n in streams)]
+                _angle_deg(self._mean_up(streams[n], *w), estimate.up_s[n]) <= self.reanchor_max_deg for n in streams)]
             if later:
                 first = later[0]
             else:
-                method = "estimated"
-                confidence = float(np.clip(min(share for _, share in estimates.values()), 0.0, 0.9))
+                method, confidence, basis = "estimated", estimate.confidence, estimate.basis
         if method == "standing":
             pending = self._standing_anchors(streams, orientations, windows, first)
             sway = max(self._sway_deg(streams[n], *first) for n in streams)
             confidence = float(np.clip(1.0 - sway / 5.0, 0.5, 1.0))
         else:
-            pending = {n: [_Pending(float(s.time_s[0]), float(s.time_s[0]), float(s.time_s[0]), estimates[n][0],
+            pending = {n: [_Pending(float(s.time_s[0]), float(s.time_s[0]), float(s.time_s[0]), estimate.up_s[n],
                                     "estimated", 0)] for n, s in streams.items()}
         segments = {n: self._segment(n, streams[n], orientations[n], pending[n], quiet[n]) for n in streams}
-        return Calibration(segments=segments, method=method, confidence=confidence)
+        return Calibration(segments=segments, method=method, confidence=confidence, basis=basis)
+
+    # --- the upright without a standing phase ------------------------------------------------------------
+
+    def estimate_upright(self, streams: dict[str, UniformStream], orientations: dict[str, Orientation]) -> UprightEstimate:
+        """The upright of every sensor when the recording has no quiet standing before the first rep.
+
+        The reference sensor (back, else hip) gives the *tops* of the rep cycles: of the two ends of its
+        oscillation about the hinge axis, the top is where the sensor is highest (its drift-corrected height,
+        :func:`~analysis.hip_travel.height_m`), so the bottom, where a continuous set dwells, cannot be taken
+        for the upright. A quiet posture at the file's start that is not deeper than the tops is the standing
+        the lifter started from and wins; otherwise the median top is used. The confidence says how well these
+        checks agree (module docstring, ``docs/report-format.md``).
+        """
+        ref = "back" if "back" in streams else next(iter(streams))
+        s, o = streams[ref], orientations[ref]
+        rate = s.sampling_rate_hz
+        vertical = o.vertical_in_sensor()
+        mode_up, _ = self._estimate_up(s, o)
+        hinge = self._hinge_axis(s, o, mode_up)
+        pitch = lowpass_deg(sagittal_angle_deg(vertical, mode_up, hinge), rate_hz=rate, cutoff_hz=self.top_cutoff_hz)
+        acc_z = np.einsum("ij,ij->i", vertical, s.acc_mps2) - self._gravity(s, self._quiet(s, o))
+        height = height_m(acc_z, sampling_rate_hz=rate, highpass_hz=self.height_highpass_hz)
+        distance = max(1, int(self.min_cycle_s * rate))
+        highs, _ = find_peaks(height, prominence=self.top_height_prominence_m, distance=distance)
+        lows, _ = find_peaks(-height, prominence=self.top_height_prominence_m, distance=distance)
+        if highs.size >= 2 and lows.size >= 1:  # the sensor's height marks the tops
+            # forward is where each cycle goes farthest from its top (the bottom, or the humps of a butt wink)
+            excursions = [pitch[a:b] - pitch[a] for a, b in zip(highs[:-1], highs[1:])]
+            if np.median([e[np.argmax(np.abs(e))] for e in excursions]) < 0:
+                pitch = -pitch
+            tops = highs
+        else:  # too little height change (a hip sensor in hinges): the flatter side of the pitch
+            tops, _ = find_peaks(-pitch, prominence=self.top_prominence_deg)
+        start = self._quiet_start(s, o)
+        if tops.size == 0 and start is None:
+            times = {n: np.array([streams[n].time_s[0]]) for n in streams}
+            return UprightEstimate({n: self._up_at(streams[n], orientations[n], times[n]) for n in streams},
+                                   0.3, "most_frequent")
+        top_pitch = float(np.median(pitch[tops])) if tops.size else np.inf
+        if start is not None:
+            start_pitch = float(np.median(pitch[start]))
+            if start_pitch <= top_pitch + self.start_below_top_deg:
+                agree = abs(start_pitch - top_pitch) <= self.agree_deg or tops.size == 0
+                times_s = s.time_s[start]
+                return UprightEstimate({n: self._mean_up(streams[n], times_s[0], times_s[-1]) for n in streams},
+                                       0.9 if agree else 0.8, "file_start")
+        near = tops[np.abs(pitch[tops] - top_pitch) <= self.agree_deg]
+        spread = float(np.percentile(pitch[tops], 90) - np.percentile(pitch[tops], 10))
+        confidence = float(np.clip(0.9 - spread / 20.0, 0.1, 0.85))
+        if start is not None:  # a quiet start deeper than the tops: the checks disagree
+            confidence = min(confidence, 0.4)
+        times = s.time_s[near if near.size else tops]
+        return UprightEstimate({n: self._up_at(streams[n], orientations[n], times) for n in streams}, confidence,
+                               "rep_tops")
+
+    def _hinge_axis(self, s: UniformStream, o: Orientation, up_s: np.ndarray) -> np.ndarray:
+        """Principal axis of the angular rate perpendicular to the vertical while moving, made perpendicular to
+        ``up_s`` (unsigned)."""
+        vertical = o.vertical_in_sensor()
+        gyr = s.gyr_radps - o.gyr_bias_radps
+        perp = gyr - np.einsum("ij,ij->i", gyr, vertical)[:, None] * vertical
+        use = np.linalg.norm(perp, axis=1) > self.moving_gyr_radps
+        if use.sum() < 10:
+            raise AnalysisError(f"sensor {s.name} shows no hinging movement (no rotation about a horizontal axis)")
+        axis = np.linalg.eigh(perp[use].T @ perp[use])[1][:, -1]
+        axis = axis - (axis @ up_s) * up_s
+        return axis / np.linalg.norm(axis)
+
+    def _quiet_start(self, s: UniformStream, o: Orientation) -> np.ndarray | None:
+        """Indices of the quiet run the recording starts with (at least ``min_start_quiet_s``, at most
+        ``max_start_quiet_s``), or None when it starts moving."""
+        gyr = np.linalg.norm(s.gyr_radps - o.gyr_bias_radps, axis=1)
+        loud = np.flatnonzero(_moving_max(gyr, max(1, int(0.1 * s.sampling_rate_hz))) >= self.start_quiet_radps)
+        length = int(loud[0]) if loud.size else gyr.size
+        if length < self.min_start_quiet_s * s.sampling_rate_hz:
+            return None
+        return np.arange(min(length, int(self.max_start_quiet_s * s.sampling_rate_hz)))
+
+    @staticmethod
+    def _up_at(s: UniformStream, o: Orientation, times_s: np.ndarray) -> np.ndarray:
+        """Mean world-up direction in sensor axes at the given moments (unit)."""
+        idx = np.clip(np.searchsorted(s.time_s, times_s), 0, s.time_s.size - 1)
+        mean = o.vertical_in_sensor()[idx].mean(axis=0)
+        return mean / np.linalg.norm(mean)
 
     # --- anchors --------------------------------------------------------------------------------------
 

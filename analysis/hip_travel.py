@@ -5,6 +5,7 @@ and of position between them (the lifter stands at the same height before and af
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 from .orientation import Orientation
 from .resample import UniformStream
@@ -33,3 +34,15 @@ def vertical_drop_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: i
     z = height_change_m(acc_z_mps2, sampling_rate_hz=sampling_rate_hz, start=start, end=end)
     z = z - np.linspace(0.0, z[-1], z.size)  # same height at both ends
     return float(max(0.0, -z.min()))
+
+
+def height_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, highpass_hz: float) -> np.ndarray:
+    """The sensor's height over a whole recording (m, up positive, about zero mean), (n,): vertical
+    acceleration integrated twice, the integration drift removed by a zero-phase high-pass at ``highpass_hz``
+    after each integration (a lift's cycles, 1–10 s, pass; the drift of minutes does not)."""
+    if acc_z_mps2.size <= 30:
+        return np.zeros(acc_z_mps2.size)
+    sos = butter(2, highpass_hz, btype="highpass", fs=sampling_rate_hz, output="sos")
+    dt = 1.0 / sampling_rate_hz
+    velocity = sosfiltfilt(sos, np.cumsum(acc_z_mps2 - acc_z_mps2.mean()) * dt)
+    return sosfiltfilt(sos, np.cumsum(velocity) * dt)

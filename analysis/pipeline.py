@@ -10,7 +10,7 @@ import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
-from .hip_travel import vertical_acceleration_mps2
+from .hip_travel import height_m, vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
 from .quality import QualityWarning, stream_warnings
@@ -24,6 +24,7 @@ from .units import UnitDecision, decide_units, rotation_consistency, to_canonica
 
 MIRROR_EVIDENCE = 0.3
 POSTURE_HOLD_S = 2.0
+HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the segmenting sensor's height (hip_travel.height_m)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz)
         for n in streams
     }
-    candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
+    candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
+                                           height_m=_primary_height_m(series, streams, travel))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
@@ -112,6 +114,19 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         "(use --axes right-handed to keep the data as it is)", n) for n in mirrored]
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
                           bounds, reps, sets, summarize(reps), warnings)
+
+
+def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
+                      travel: dict[str, VerticalTravel]) -> np.ndarray:
+    """Height of the segmenting sensor (back where it records, else hip) on the common grid, m."""
+    height = {n: np.interp(series.time_s, streams[n].time_s, height_m(
+        travel[n].acc_z_mps2, sampling_rate_hz=streams[n].sampling_rate_hz, highpass_hz=HEIGHT_HIGHPASS_HZ))
+        for n in streams}
+    if "back" not in height:
+        return height["hip"]
+    if "hip" not in height or series.trunk_deg is None:
+        return height["back"]
+    return np.where(np.isnan(series.trunk_deg), height["hip"], height["back"])
 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],

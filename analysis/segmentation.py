@@ -1,15 +1,23 @@
 """Rep segmentation on the primary sagittal angle (trunk, or pelvis without a back sensor).
 
-A rep is a peak of the zero-phase low-passed angle that is deep (``min_peak_deg``) and prominent
-(``min_prominence_deg``) against the tops on both sides: walking, turning, fidgeting and sway are a few
-degrees and never qualify; pauses and bumps inside a rep do not make a second peak because prominence acts
-as hysteresis. Boundaries, on the common grid (indices, half-open where ranges are used):
+A rep is an excursion of the zero-phase low-passed angle away from the tops on both sides of it, with a
+prominence scaled to the recording's own reps (``min_prominence_fraction`` of its deepest excursions, never
+below ``min_excursion_deg``): a rep need not return to standing (a lumbar sensor may stay 10–35° forward
+between back-to-back reps), and a wrong upright shifts the angles without changing the count. Walking,
+turning, fidgeting and sway are a few degrees and never qualify; pauses and bumps inside a rep do not make a
+second peak because prominence acts as hysteresis. With the sensor's height (``height_m``, the same grid),
+one height dip is one rep: tilt humps inside one dip (a "butt wink") merge. Boundaries, on the common grid
+(indices, half-open where ranges are used):
 
 * ``start``: the trunk leaves its top: the last moment before the descent crosses ``top + tolerance``,
-  walked back to where the angular speed falls below ``still_speed_deg_s``;
+  walked back to where the angular speed falls below ``still_fraction`` of the rep's own peak speed (and
+  below ``still_speed_deg_s``), so slow descents start where they start;
 * ``bottom``: the peak, or the middle of the plateau around it;
 * ``end``: first moment back at the top (the same rule forwards); after a lean-back past standing, the moment
   the trunk comes back up through standing.
+
+``min_peak_deg`` and ``min_prominence_deg`` are the fixed gates of the live mode (``live.py``) until it runs
+these rules causally.
 """
 
 from __future__ import annotations
@@ -38,8 +46,18 @@ class RepSegmenter:
     cutoff_hz: float = 3.0
     min_peak_deg: float = 20.0
     min_prominence_deg: float = 15.0
+    min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
+    min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
+    deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
+    merge_rise_fraction: float = 0.3       # tilt peaks merge unless the height rises this share of the dip between
+    min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
+    min_rep_height_dip_m: float = 0.15     # ... and counts reps on its own when its deep dips are this deep
+    min_rep_s: float = 0.8                 # height dips closer than this are one
+    top_height_fraction: float = 0.1       # a height rep leaves/reaches its top within this share of its depth
+    edge_partial_fraction: float = 0.25   # a rep whose series starts/ends this far down its excursion is partial
     top_tolerance_deg: float = 2.0
     still_speed_deg_s: float = 4.0
+    still_fraction: float = 0.05
     lean_back_min_deg: float = 3.0
     lean_back_window_s: float = 2.0
     plateau_tolerance_deg: float = 1.5
@@ -49,30 +67,95 @@ class RepSegmenter:
         """Zero-phase low-pass of an angle series at ``cutoff_hz`` (see :func:`lowpass_deg`), (n,)."""
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
-    def segment(self, angle_deg: np.ndarray, *, rate_hz: float) -> list[RepBounds]:
-        """Reps in a sagittal angle series (deg, forward positive, sampled at ``rate_hz``)."""
+    def tilt_peaks(self, smooth: np.ndarray, *, height_m: np.ndarray | None = None) -> list[np.ndarray]:
+        """The reps' tilt peaks (indices into ``smooth``), one array per rep (several when humps merged)."""
+        candidates, props = find_peaks(smooth, prominence=self.min_excursion_deg)
+        if candidates.size == 0:
+            return []
+        deep = float(np.percentile(props["prominences"], self.deep_percentile))
+        keep = props["prominences"] >= max(self.min_excursion_deg, self.min_prominence_fraction * deep)
+        kept = candidates[keep]
+        groups = [[int(k)] for k in kept]
+        if height_m is None or kept.size < 2:
+            return [np.array(g) for g in groups]
+        edges = np.concatenate([[0], (kept[:-1] + kept[1:]) // 2, [smooth.size - 1]])
+        dips = np.array([np.ptp(height_m[a:b + 1]) for a, b in zip(edges[:-1], edges[1:])])
+        if np.median(dips) < self.min_height_dip_m:
+            return [np.array(g) for g in groups]
+        merged = [groups[0]]
+        for k in range(1, kept.size):
+            a, b = merged[-1][-1], int(kept[k])
+            rise = float(height_m[a:b + 1].max() - max(height_m[a], height_m[b]))
+            if rise < self.merge_rise_fraction * min(dips[k - 1], dips[k]):
+                merged[-1].append(b)
+            else:
+                merged.append([b])
+        return [np.array(g) for g in merged]
+
+    def height_dips(self, height_m: np.ndarray, *, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+        """Deep dips of the sensor's height (indices) and the tops between them (one more than the dips: the
+        highest point before, between and after them); empty when the height is not informative (dips
+        shallower than ``min_rep_height_dip_m``)."""
+        dips, props = find_peaks(-height_m, prominence=self.min_height_dip_m, distance=max(1, int(self.min_rep_s * rate_hz)))
+        if dips.size == 0 or np.percentile(props["prominences"], self.deep_percentile) < self.min_rep_height_dip_m:
+            return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        deep = float(np.percentile(props["prominences"], self.deep_percentile))
+        dips = dips[props["prominences"] >= max(self.min_height_dip_m, self.min_prominence_fraction * deep)]
+        edges = np.concatenate([[0], dips, [height_m.size - 1]])
+        tops = np.array([a + int(np.argmax(height_m[a:b + 1])) for a, b in zip(edges[:-1], edges[1:])])
+        return dips, tops
+
+    def segment(self, angle_deg: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None) -> list[RepBounds]:
+        """Reps in a sagittal angle series (deg, forward positive, sampled at ``rate_hz``); ``height_m`` is the
+        segmenting sensor's height on the same grid, when known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
-        peaks, _ = find_peaks(smooth, height=self.min_peak_deg, prominence=self.min_prominence_deg)
+        groups = self.tilt_peaks(smooth, height_m=height_m)
+        if height_m is not None:
+            dips, tops = self.height_dips(height_m, rate_hz=rate_hz)
+            if dips.size and dips.size != len(groups):  # the tilt disagrees with a clear height channel
+                return [self._height_rep(smooth, speed, height_m, tops[k], dips[k], tops[k + 1])
+                        for k in range(dips.size)]
         reps = []
-        for i, peak in enumerate(peaks):
-            left_limit = peaks[i - 1] if i else 0
-            right_limit = peaks[i + 1] if i + 1 < peaks.size else smooth.size - 1
-            left_top = left_limit + int(np.argmin(smooth[left_limit:peak + 1]))
-            right_top = peak + int(np.argmin(smooth[peak:right_limit + 1]))
-            start = self._start(smooth, speed, left_top, peak)
-            end = self._end(smooth, speed, peak, right_top, right_limit, rate_hz=rate_hz)
+        for i, group in enumerate(groups):
+            peak = int(group[np.argmax(smooth[group])])
+            left_limit = int(groups[i - 1][-1]) if i else 0
+            right_limit = int(groups[i + 1][0]) if i + 1 < len(groups) else smooth.size - 1
+            left_top = left_limit + int(np.argmin(smooth[left_limit:group[0] + 1]))
+            right_top = int(group[-1]) + int(np.argmin(smooth[group[-1]:right_limit + 1]))
+            start = self._start(smooth, speed, left_top, int(group[0]))
+            end = self._end(smooth, speed, int(group[-1]), right_top, right_limit, rate_hz=rate_hz)
             plateau = self.plateau(smooth, speed, peak, start, end)
-            partial = (smooth[left_top] > self.min_peak_deg / 2 and left_top == left_limit == 0) or (
-                smooth[right_top] > self.min_peak_deg / 2 and right_top == right_limit == smooth.size - 1)
+            # cut off by the recording's edge: it starts (ends) well on the way down (up)
+            inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
+            partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
+                right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
             reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return reps
+
+    def _height_rep(self, smooth, speed, height_m, top: int, dip: int, next_top: int) -> RepBounds:
+        """A rep from one height dip: it starts where the sensor leaves its top (within ``top_height_fraction``
+        of the dip's depth) and ends where it is back; its bottom is the tilt's peak inside the dip."""
+        depth_before, depth_after = height_m[top] - height_m[dip], height_m[next_top] - height_m[dip]
+        leaving = np.flatnonzero(height_m[top:dip + 1] >= height_m[top] - self.top_height_fraction * depth_before)
+        back = np.flatnonzero(height_m[dip:next_top + 1] >= height_m[next_top] - self.top_height_fraction * depth_after)
+        start = top + int(leaving[-1]) if leaving.size else top
+        end = dip + int(back[0]) if back.size else next_top
+        peak = start + int(np.argmax(smooth[start:end + 1]))
+        plateau = self.plateau(smooth, speed, peak, start, end)
+        partial = (top == 0 and depth_before < (1.0 - self.edge_partial_fraction) * depth_after) or (
+            next_top == smooth.size - 1 and depth_after < (1.0 - self.edge_partial_fraction) * depth_before)
+        return RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial))
+
+    def _still_level(self, speed_part: np.ndarray) -> float:
+        """Below this angular speed the trunk counts as still: relative to the rep's own speed."""
+        return min(self.still_speed_deg_s, self.still_fraction * float(np.abs(speed_part).max(initial=0.0)))
 
     def _start(self, smooth, speed, top: int, peak: int) -> int:
         level = max(smooth[top], 0.0) + self.top_tolerance_deg  # a lean-back or walking dip is not the top
         above = np.flatnonzero(smooth[top:peak + 1] <= level)
         crossing = top + int(above[-1]) if above.size else top
-        still = np.flatnonzero(np.abs(speed[top:crossing + 1]) < self.still_speed_deg_s)
+        still = np.flatnonzero(np.abs(speed[top:crossing + 1]) < self._still_level(speed[top:peak + 1]))
         return top + int(still[-1]) if still.size else crossing
 
     def _end(self, smooth, speed, peak: int, top: int, limit: int, *, rate_hz: float) -> int:
@@ -86,7 +169,7 @@ class RepSegmenter:
         if smooth[dip] < -self.lean_back_min_deg:  # back up through standing after the dip
             after = np.flatnonzero(smooth[dip:limit + 1] >= -self.top_tolerance_deg / 4)
             return dip + int(after[0]) if after.size else dip
-        still = np.flatnonzero(np.abs(speed[crossing:top + 1]) < self.still_speed_deg_s)
+        still = np.flatnonzero(np.abs(speed[crossing:top + 1]) < self._still_level(speed[peak:top + 1]))
         return crossing + int(still[0]) if still.size else crossing
 
     def plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
