@@ -49,11 +49,12 @@ class RepSegmenter:
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
-    merge_rise_fraction: float = 0.3       # tilt peaks merge unless the height rises this share of the dip between
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
     min_rep_height_dip_m: float = 0.15     # ... and counts reps on its own when its deep dips are this deep
     min_rep_s: float = 0.8                 # height dips closer than this are one
-    top_height_fraction: float = 0.1       # a height rep leaves/reaches its top within this share of its depth
+    merge_rise_fraction: float = 0.3       # a tilt peak joins a dip unless the height rises this share of it between
+    max_hump_s: float = 2.0                # ... and is at most this far from its lowest point
+    top_zone_fraction: float = 0.25        # a tilt peak this close to its height top (share of the dip) is no rep
     edge_partial_fraction: float = 0.25   # a rep whose series starts/ends this far down its excursion is partial
     top_tolerance_deg: float = 2.0
     still_speed_deg_s: float = 4.0
@@ -67,39 +68,60 @@ class RepSegmenter:
         """Zero-phase low-pass of an angle series at ``cutoff_hz`` (see :func:`lowpass_deg`), (n,)."""
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
-    def tilt_peaks(self, smooth: np.ndarray, *, height_m: np.ndarray | None = None) -> list[np.ndarray]:
-        """The reps' tilt peaks (indices into ``smooth``), one array per rep (several when humps merged)."""
+    def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None) -> list[np.ndarray]:
+        """Each rep's tilt peaks (indices into ``smooth``; several when humps merged), in time order.
+
+        Tilt peaks qualify by their prominence (module docstring). With an informative height
+        (:meth:`height_dips`) one height dip is one rep: the tilt peaks in its bottom zone (below
+        ``1 - top_zone_fraction`` of the way up to its tops) merge into it; a dip without one is still a rep
+        when the tilt moves at least as much as a rep's excursion across it (its bottom is then the height's
+        lowest point); a tilt peak where the sensor is at the top of its height cycle is not a rep."""
         candidates, props = find_peaks(smooth, prominence=self.min_excursion_deg)
         if candidates.size == 0:
             return []
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
-        keep = props["prominences"] >= max(self.min_excursion_deg, self.min_prominence_fraction * deep)
-        kept = candidates[keep]
-        groups = [[int(k)] for k in kept]
-        if height_m is None or kept.size < 2:
-            return [np.array(g) for g in groups]
-        edges = np.concatenate([[0], (kept[:-1] + kept[1:]) // 2, [smooth.size - 1]])
-        dips = np.array([np.ptp(height_m[a:b + 1]) for a, b in zip(edges[:-1], edges[1:])])
-        if np.median(dips) < self.min_height_dip_m:
-            return [np.array(g) for g in groups]
-        merged = [groups[0]]
-        for k in range(1, kept.size):
-            a, b = merged[-1][-1], int(kept[k])
-            rise = float(height_m[a:b + 1].max() - max(height_m[a], height_m[b]))
-            if rise < self.merge_rise_fraction * min(dips[k - 1], dips[k]):
-                merged[-1].append(b)
-            else:
-                merged.append([b])
-        return [np.array(g) for g in merged]
+        min_excursion = max(self.min_excursion_deg, self.min_prominence_fraction * deep)
+        kept = candidates[props["prominences"] >= min_excursion]
+        dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0), None)
+        if dips.size == 0:
+            return [np.array([k]) for k in kept]
+        groups, claimed = [], np.zeros(kept.size, dtype=bool)
+        for k, dip in enumerate(dips):
+            a, b = tops[k], tops[k + 1]
+            level = height_m[dip] + (1.0 - self.top_zone_fraction) * (min(height_m[a], height_m[b]) - height_m[dip])
+            in_window = (kept > a) & (kept < b)
+            claimed |= in_window & (height_m[kept] >= level)  # at the top of the height cycle: no rep
+            depth = min(height_m[a], height_m[b]) - height_m[dip]
+            same_dip = np.array([in_window[i] and height_m[k] < level and abs(k - dip) <= self.max_hump_s * rate_hz
+                                 and self._rise_m(height_m, k, dip) < self.merge_rise_fraction * depth
+                                 for i, k in enumerate(kept)], dtype=bool)
+            claimed |= same_dip
+            inside = kept[same_dip]
+            if inside.size:
+                groups.append(inside)
+            elif np.ptp(smooth[a:b + 1]) >= min_excursion:
+                groups.append(np.array([dip]))
+        groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
+        return sorted(groups, key=lambda g: int(g[0]))
+
+    @staticmethod
+    def _rise_m(height_m: np.ndarray, i: int, j: int) -> float:
+        """How far the height rises between samples ``i`` and ``j`` above the higher of the two, m."""
+        a, b = min(i, j), max(i, j)
+        return float(height_m[a:b + 1].max() - max(height_m[a], height_m[b]))
 
     def height_dips(self, height_m: np.ndarray, *, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-        """Deep dips of the sensor's height (indices) and the tops between them (one more than the dips: the
-        highest point before, between and after them); empty when the height is not informative (dips
-        shallower than ``min_rep_height_dip_m``)."""
-        dips, props = find_peaks(-height_m, prominence=self.min_height_dip_m, distance=max(1, int(self.min_rep_s * rate_hz)))
-        if dips.size == 0 or np.percentile(props["prominences"], self.deep_percentile) < self.min_rep_height_dip_m:
-            return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        """Deep dips of the sensor's height (indices) and the tops around them (one more than the dips: the
+        highest point before, between and after them); empty when the height is not informative (its deep
+        dips shallower than ``min_rep_height_dip_m``)."""
+        none = np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        dips, props = find_peaks(-height_m, prominence=self.min_height_dip_m,
+                                 distance=max(1, int(self.min_rep_s * rate_hz)))
+        if dips.size == 0:
+            return none
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
+        if deep < self.min_rep_height_dip_m:
+            return none
         dips = dips[props["prominences"] >= max(self.min_height_dip_m, self.min_prominence_fraction * deep)]
         edges = np.concatenate([[0], dips, [height_m.size - 1]])
         tops = np.array([a + int(np.argmax(height_m[a:b + 1])) for a, b in zip(edges[:-1], edges[1:])])
@@ -110,12 +132,7 @@ class RepSegmenter:
         segmenting sensor's height on the same grid, when known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
-        groups = self.tilt_peaks(smooth, height_m=height_m)
-        if height_m is not None:
-            dips, tops = self.height_dips(height_m, rate_hz=rate_hz)
-            if dips.size and dips.size != len(groups):  # the tilt disagrees with a clear height channel
-                return [self._height_rep(smooth, speed, height_m, tops[k], dips[k], tops[k + 1])
-                        for k in range(dips.size)]
+        groups = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
         reps = []
         for i, group in enumerate(groups):
             peak = int(group[np.argmax(smooth[group])])
@@ -132,20 +149,6 @@ class RepSegmenter:
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
             reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return reps
-
-    def _height_rep(self, smooth, speed, height_m, top: int, dip: int, next_top: int) -> RepBounds:
-        """A rep from one height dip: it starts where the sensor leaves its top (within ``top_height_fraction``
-        of the dip's depth) and ends where it is back; its bottom is the tilt's peak inside the dip."""
-        depth_before, depth_after = height_m[top] - height_m[dip], height_m[next_top] - height_m[dip]
-        leaving = np.flatnonzero(height_m[top:dip + 1] >= height_m[top] - self.top_height_fraction * depth_before)
-        back = np.flatnonzero(height_m[dip:next_top + 1] >= height_m[next_top] - self.top_height_fraction * depth_after)
-        start = top + int(leaving[-1]) if leaving.size else top
-        end = dip + int(back[0]) if back.size else next_top
-        peak = start + int(np.argmax(smooth[start:end + 1]))
-        plateau = self.plateau(smooth, speed, peak, start, end)
-        partial = (top == 0 and depth_before < (1.0 - self.edge_partial_fraction) * depth_after) or (
-            next_top == smooth.size - 1 and depth_after < (1.0 - self.edge_partial_fraction) * depth_before)
-        return RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial))
 
     def _still_level(self, speed_part: np.ndarray) -> float:
         """Below this angular speed the trunk counts as still: relative to the rep's own speed."""
