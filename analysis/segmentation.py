@@ -51,7 +51,8 @@ class RepSegmenter:
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
     min_rep_height_dip_m: float = 0.15     # ... and counts reps on its own when its deep dips are this deep
-    min_rep_s: float = 0.8                 # height dips closer than this are one
+    min_rep_s: float = 0.6                 # height dips closer than this are one; no rep is shorter
+    dip_only_fraction: float = 0.6        # a dip without a tilt peak is a rep when this deep (share of deep dips)
     merge_rise_fraction: float = 0.3       # a tilt peak joins a dip unless the height rises this share of it between
     max_hump_s: float = 2.0                # ... and is at most this far from its lowest point
     top_zone_fraction: float = 0.25        # a tilt peak this close to its height top (share of the dip) is no rep
@@ -68,24 +69,29 @@ class RepSegmenter:
         """Zero-phase low-pass of an angle series at ``cutoff_hz`` (see :func:`lowpass_deg`), (n,)."""
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
-    def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None) -> list[np.ndarray]:
+    def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float,
+                  height_m: np.ndarray | None = None) -> tuple[list[np.ndarray], list[tuple[int, int, int]]]:
         """Each rep's tilt peaks (indices into ``smooth``; several when humps merged), in time order.
 
         Tilt peaks qualify by their prominence (module docstring). With an informative height
         (:meth:`height_dips`) one height dip is one rep: the tilt peaks in its bottom zone (below
         ``1 - top_zone_fraction`` of the way up to its tops) merge into it; a dip without one is still a rep
         when the tilt moves at least as much as a rep's excursion across it (its bottom is then the height's
-        lowest point); a tilt peak where the sensor is at the top of its height cycle is not a rep."""
+        lowest point); a tilt peak where the sensor is at the top of its height cycle is not a rep.
+        Also returns the height-only reps as (top, dip, next top) index triples."""
         candidates, props = find_peaks(smooth, prominence=self.min_excursion_deg)
         if candidates.size == 0:
-            return []
+            return [], []
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
         min_excursion = max(self.min_excursion_deg, self.min_prominence_fraction * deep)
         kept = candidates[props["prominences"] >= min_excursion]
         dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0), None)
         if dips.size == 0:
-            return [np.array([k]) for k in kept]
+            return [np.array([k]) for k in kept], []
+        depths = np.minimum(height_m[tops[:-1]], height_m[tops[1:]]) - height_m[dips]
+        deep_dip = float(np.percentile(depths, self.deep_percentile))
         groups, claimed = [], np.zeros(kept.size, dtype=bool)
+        height_only: list[tuple[int, int, int]] = []
         for k, dip in enumerate(dips):
             a, b = tops[k], tops[k + 1]
             level = height_m[dip] + (1.0 - self.top_zone_fraction) * (min(height_m[a], height_m[b]) - height_m[dip])
@@ -99,10 +105,11 @@ class RepSegmenter:
             inside = kept[same_dip]
             if inside.size:
                 groups.append(inside)
-            elif np.ptp(smooth[a:b + 1]) >= min_excursion:
+            elif np.ptp(smooth[a:b + 1]) >= min_excursion and depth >= self.dip_only_fraction * deep_dip:
                 groups.append(np.array([dip]))
+                height_only.append((int(a), int(dip), int(b)))
         groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
-        return sorted(groups, key=lambda g: int(g[0]))
+        return sorted(groups, key=lambda g: int(g[0])), height_only
 
     @staticmethod
     def _rise_m(height_m: np.ndarray, i: int, j: int) -> float:
@@ -132,9 +139,14 @@ class RepSegmenter:
         segmenting sensor's height on the same grid, when known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
-        groups = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
+        groups, height_only = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
+        by_dip = {dip: (top, next_top) for top, dip, next_top in height_only}
         reps = []
         for i, group in enumerate(groups):
+            if group.size == 1 and int(group[0]) in by_dip:
+                top, next_top = by_dip[int(group[0])]
+                reps.append(self._height_rep(height_m, top, int(group[0]), next_top))
+                continue
             peak = int(group[np.argmax(smooth[group])])
             left_limit = int(groups[i - 1][-1]) if i else 0
             right_limit = int(groups[i + 1][0]) if i + 1 < len(groups) else smooth.size - 1
@@ -147,8 +159,18 @@ class RepSegmenter:
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
-            reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
+            if end - start >= self.min_rep_s * rate_hz:
+                reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return reps
+
+    def _height_rep(self, height_m: np.ndarray, top: int, dip: int, next_top: int) -> RepBounds:
+        """A rep seen only in the height: from where the sensor leaves its top (``1 - top_zone_fraction`` of
+        the way up) to where it is back; the bottom is the lowest point."""
+        level_before = height_m[dip] + (1.0 - self.top_zone_fraction) * (height_m[top] - height_m[dip])
+        level_after = height_m[dip] + (1.0 - self.top_zone_fraction) * (height_m[next_top] - height_m[dip])
+        start = top + int(np.flatnonzero(height_m[top:dip + 1] >= level_before)[-1])
+        end = dip + int(np.flatnonzero(height_m[dip:next_top + 1] >= level_after)[0])
+        return RepBounds(start, dip, end, (dip, dip), False)
 
     def _still_level(self, speed_part: np.ndarray) -> float:
         """Below this angular speed the trunk counts as still: relative to the rep's own speed."""
