@@ -178,7 +178,10 @@ class Calibrator:
             excursions = [pitch[a:b] - pitch[a] for a, b in zip(highs[:-1], highs[1:])]
             if np.median([e[np.argmax(np.abs(e))] for e in excursions]) < 0:
                 pitch = -pitch
-            tops = highs
+            # the height is flat near the top (a rotation lowers the sensor by r(1 - cos)): the top posture is
+            # the least forward one within the half-cycle around each height maximum
+            half = np.diff(highs).min() // 2 if highs.size > 1 else distance
+            tops = np.array([max(0, h - half) + int(np.argmin(pitch[max(0, h - half):h + half + 1])) for h in highs])
         else:  # too little height change (a hip sensor in hinges): the flatter side of the pitch
             tops, _ = find_peaks(-pitch, prominence=self.top_prominence_deg)
         start = self._quiet_start(s, o)
