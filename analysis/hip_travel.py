@@ -16,6 +16,15 @@ def vertical_acceleration_mps2(stream: UniformStream, orientation: Orientation, 
     return np.einsum("ij,ij->i", orientation.vertical_in_sensor(), stream.acc_mps2) - gravity_mps2
 
 
+def forward_acceleration_mps2(stream: UniformStream, orientation: Orientation, hinge_s: np.ndarray) -> np.ndarray:
+    """Linear acceleration of the sensor along the lifter's forward direction (m/s², (n,)): the horizontal
+    ``normalize(m × z)`` of the world hinge axis ``m`` (``hinge_s``: (n, 3) left-pointing, sensor axes)."""
+    m = orientation.rotate_to_world(hinge_s)
+    forward = np.cross(m, [0.0, 0.0, 1.0])
+    forward /= np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-9)
+    return np.einsum("ij,ij->i", orientation.rotate_to_world(stream.acc_mps2), forward)
+
+
 def height_change_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> np.ndarray:
     """Height relative to sample ``start`` over [start, end] (m, up positive), with zero velocity at both
     ends (quiet moments); shape (end - start + 1,)."""

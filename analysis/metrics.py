@@ -35,22 +35,55 @@ class Thresholds:
                 raise AnalysisError(f"threshold {name} must be a number of degrees between 0 and 90, got {value!r}")
 
 
+MOVEMENTS: tuple[str, ...] = ("hinge", "squat", "uncertain")
+
+
 @dataclass(frozen=True)
 class MovementClassifier:
-    """Squat vs hinge from the hips' vertical travel (squats drop the hips far more than any hinge)."""
+    """Squat vs hinge per rep from evidence that holds for any sensor placement (``docs/report-format.md``).
+
+    * Hip sensor: squats drop the hips far more than any hinge (``squat_min_hip_drop_m``); within
+      ``hip_band_m`` of that line the pelvis angle decides when it is clear (squats tilt the pelvis little).
+    * Back sensor alone, at an unknown height ``r`` above the hips: a trunk rotation from ``a0`` to ``a1``
+      lowers it by ``r (cos a0 - cos a1)``. The drop divided by ``cos a0 - cos a1`` is the lever that would
+      explain it by rotation alone: an upper-back sensor hinging gives its height (< ``back_hinge_lever_m``),
+      a squat needs an impossible lever (> ``back_squat_lever_m``) because the hips themselves drop. A sensor
+      that dropped while it moved back (forward travel below ``squat_max_forward_ratio`` of the drop) rode
+      hips that sank and went back: a squat. In between: ``uncertain``.
+    """
 
     squat_min_hip_drop_m: float = 0.27
-    trunk_lever_m: float = 0.5  # hip joint → back sensor, for back-only recordings
+    hip_band_m: float = 0.06
+    squat_max_pelvis_deg: float = 30.0
+    hinge_min_pelvis_deg: float = 40.0
+    min_squat_drop_m: float = 0.2
+    back_hinge_lever_m: float = 1.25
+    back_squat_lever_m: float = 1.45
+    squat_max_forward_ratio: float = 0.25
 
-    def classify(self, *, hip_drop_m: float | None, back_drop_m: float | None, trunk_angle_deg: float | None) -> str:
+    def classify(self, *, hip_drop_m: float | None, back_drop_m: float | None, trunk_angle_deg: float | None,
+                 pelvis_angle_deg: float | None = None, trunk_top_deg: float = 0.0,
+                 back_forward_m: float | None = None) -> str:
+        """``hinge``, ``squat`` or ``uncertain``. Drops and travel in m over the rep (top to top), angles in
+        degrees relative to standing; ``trunk_top_deg`` is the trunk angle at the rep's tops."""
         if hip_drop_m is not None:
-            drop = hip_drop_m
-        elif back_drop_m is not None and trunk_angle_deg is not None:
-            # the back sensor also drops because the trunk tilts; what remains is the hips' own travel
-            drop = back_drop_m - self.trunk_lever_m * (1.0 - np.cos(np.radians(trunk_angle_deg)))
-        else:
+            if abs(hip_drop_m - self.squat_min_hip_drop_m) <= self.hip_band_m and pelvis_angle_deg is not None:
+                if pelvis_angle_deg <= self.squat_max_pelvis_deg:
+                    return "squat"
+                if pelvis_angle_deg >= self.hinge_min_pelvis_deg:
+                    return "hinge"
+            return "squat" if hip_drop_m >= self.squat_min_hip_drop_m else "hinge"
+        if back_drop_m is None or trunk_angle_deg is None:
+            return "uncertain"
+        if back_drop_m < self.min_squat_drop_m:
             return "hinge"
-        return "squat" if drop >= self.squat_min_hip_drop_m else "hinge"
+        if back_forward_m is not None and back_forward_m < self.squat_max_forward_ratio * back_drop_m:
+            return "squat"
+        explained = np.cos(np.radians(trunk_top_deg)) - np.cos(np.radians(trunk_angle_deg))
+        lever_m = back_drop_m / max(float(explained), 1e-3)
+        if lever_m >= self.back_squat_lever_m:
+            return "squat"
+        return "hinge" if lever_m <= self.back_hinge_lever_m else "uncertain"
 
 
 @dataclass(frozen=True)
@@ -82,11 +115,12 @@ class Rep:
 
 @dataclass(frozen=True)
 class VerticalTravel:
-    """A sensor's vertical acceleration on its own grid, to integrate per rep."""
+    """A sensor's vertical (and, when known, forward) acceleration on its own grid, to integrate per rep."""
 
     time_s: np.ndarray
     acc_z_mps2: np.ndarray
     sampling_rate_hz: float
+    acc_forward_mps2: np.ndarray | None = None
 
     def _indices(self, start_s: float, end_s: float) -> tuple[int, int]:
         a, b = np.searchsorted(self.time_s, [start_s, end_s])
@@ -96,6 +130,17 @@ class VerticalTravel:
         """Largest drop below the starting height over a rep (same height at both ends), m."""
         a, b = self._indices(start_s, end_s)
         return vertical_drop_m(self.acc_z_mps2, sampling_rate_hz=self.sampling_rate_hz, start=a, end=b)
+
+    def forward_at_lowest_m(self, start_s: float, end_s: float) -> float | None:
+        """Forward travel (m, along the lifter's facing) at the moment the sensor is lowest over a rep (same
+        place and height at both ends); None without the forward acceleration."""
+        if self.acc_forward_mps2 is None:
+            return None
+        a, b = self._indices(start_s, end_s)
+        z = height_change_m(self.acc_z_mps2, sampling_rate_hz=self.sampling_rate_hz, start=a, end=b)
+        x = height_change_m(self.acc_forward_mps2, sampling_rate_hz=self.sampling_rate_hz, start=a, end=b)
+        lowest = int(np.argmin(z - np.linspace(0.0, z[-1], z.size)))
+        return float((x - np.linspace(0.0, x[-1], x.size))[lowest])
 
     def net_change_m(self, start_s: float, end_s: float) -> float:
         """Height at ``end_s`` minus height at ``start_s`` (both quiet moments), m."""
@@ -148,6 +193,11 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
         quiet_before, quiet_after = quiet_window_s(i, bounds, t)
         hip_drop = hip.drop_m(quiet_before, quiet_after) if hip is not None and pelvis is not None else None
         back_drop = back.drop_m(quiet_before, quiet_after) if back is not None and trunk is not None else None
+        trunk_top = min(float(trunk[b.start]), float(trunk[b.end])) if trunk is not None else 0.0
+        movement = classifier.classify(
+            hip_drop_m=hip_drop, back_drop_m=back_drop, trunk_angle_deg=trunk_peak, pelvis_angle_deg=pelvis_peak,
+            trunk_top_deg=trunk_top,
+            back_forward_m=back.forward_at_lowest_m(quiet_before, quiet_after) if back_drop is not None else None)
         flags = []
         if rounding is not None and rounding >= thresholds.back_rounding_deg:
             flags.append("back_rounding")
@@ -161,7 +211,7 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
         heading = series.pelvis_heading_deg if pelvis is not None else None
         reps.append(Rep(
             index=i + 1, set_index=set_of_rep[i], partial=b.partial,
-            movement=classifier.classify(hip_drop_m=hip_drop, back_drop_m=back_drop, trunk_angle_deg=trunk_peak),
+            movement=movement,
             start_s=start_s - origin_s, bottom_s=float(t[b.bottom]) - origin_s, end_s=end_s - origin_s,
             trunk_angle_deg=trunk_peak, pelvis_angle_deg=pelvis_peak, back_rounding_deg=rounding,
             lockout_lean_back_deg=lean,

@@ -10,7 +10,7 @@ import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
-from .hip_travel import height_m, vertical_acceleration_mps2
+from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
 from .quality import QualityWarning, stream_warnings
@@ -92,7 +92,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
 
     travel = {
         n: VerticalTravel(streams[n].time_s, vertical_acceleration_mps2(
-            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz)
+            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz,
+            forward_acceleration_mps2(streams[n], orientations[n], calibration.segments[n].hinge_at(streams[n].time_s)))
         for n in streams
     }
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,

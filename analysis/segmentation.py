@@ -22,7 +22,7 @@ these rules causally.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.signal import butter, find_peaks, sosfiltfilt
@@ -161,7 +161,7 @@ class RepSegmenter:
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
             if end - start >= self.min_rep_s * rate_hz:
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
-        return reps
+        return _apart(reps, smooth)
 
     def _height_rep(self, height_m: np.ndarray, top: int, dip: int, next_top: int) -> RepBounds:
         """A rep seen only in the height: from where the sensor leaves its top (``1 - top_zone_fraction`` of
@@ -208,6 +208,22 @@ class RepSegmenter:
         lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
         hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
         return min(lo, peak), max(hi, peak)
+
+
+def _apart(reps: list[RepBounds], smooth: np.ndarray) -> list[RepBounds]:
+    """Reps in time order that do not overlap: where one starts before the previous one ends, both are cut at
+    the lowest angle between their bottoms; a rep whose bottom lies inside the previous one is dropped."""
+    out: list[RepBounds] = []
+    for rep in sorted(reps, key=lambda r: r.bottom):
+        if out and rep.start < out[-1].end:
+            prev = out[-1]
+            if rep.plateau[0] <= prev.plateau[1]:
+                continue
+            cut = prev.plateau[1] + int(np.argmin(smooth[prev.plateau[1]:rep.plateau[0] + 1]))
+            out[-1] = replace(prev, end=min(prev.end, cut))
+            rep = replace(rep, start=max(rep.start, cut))
+        out.append(rep)
+    return out
 
 
 def lowpass_deg(angle_deg: np.ndarray, *, rate_hz: float, cutoff_hz: float) -> np.ndarray:
