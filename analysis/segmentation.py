@@ -105,7 +105,8 @@ class RepSegmenter:
             inside = kept[same_dip]
             if inside.size:
                 groups.append(inside)
-            elif np.ptp(smooth[a:b + 1]) >= min_excursion and depth >= self.dip_only_fraction * deep_dip:
+            elif not (in_window & (height_m[kept] < level)).any() and depth >= self.dip_only_fraction * deep_dip \
+                    and np.ptp(smooth[_zone(height_m, dip, level)]) >= min_excursion:
                 groups.append(np.array([dip]))
                 height_only.append((int(a), int(dip), int(b)))
         groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
@@ -208,6 +209,14 @@ class RepSegmenter:
         lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
         hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
         return min(lo, peak), max(hi, peak)
+
+
+def _zone(height_m: np.ndarray, dip: int, level: float) -> slice:
+    """The samples around ``dip`` where the height stays below ``level``."""
+    above = height_m >= level
+    before = np.flatnonzero(above[:dip])
+    after = np.flatnonzero(above[dip:])
+    return slice(int(before[-1]) + 1 if before.size else 0, dip + int(after[0]) if after.size else height_m.size)
 
 
 def _apart(reps: list[RepBounds], smooth: np.ndarray) -> list[RepBounds]:
