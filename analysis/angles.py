@@ -6,13 +6,14 @@ as ``ANALYSIS-NOTES.md`` suggests. Samples farther than ``max_gap_s`` from a rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .calibration import SegmentCalibration, sagittal_angle_deg
 from .orientation import Orientation
 from .resample import UniformStream
+from .segmentation import lowpass_deg
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,57 @@ def segment_angles(stream: UniformStream, orientation: Orientation, calibration:
             off = (stream.time_s >= anchor.handled_from_s) & (stream.time_s <= anchor.from_s)
             sagittal[off] = hike[off] = heading[off] = np.nan
     return SegmentAngles(stream.time_s, sagittal, hike, heading, stream.measured)
+
+
+@dataclass(frozen=True)
+class ClockOffset:
+    """How much later the hip sensor's stamps run than the back sensor's for the same motion (s), and how well
+    the two sensors' hinge rates correlate at that lag (0..1)."""
+
+    hip_minus_back_s: float
+    correlation: float
+
+
+OFFSET_GRID_HZ = 400.0
+OFFSET_CUTOFF_HZ = 6.0
+MAX_OFFSET_S = 1.0
+MIN_OFFSET_CORRELATION = 0.5
+
+
+def clock_offset(back: SegmentAngles, hip: SegmentAngles) -> ClockOffset | None:
+    """The back–hip time offset from the cross-correlation of the two segments' sagittal angular rates (the
+    pelvis and the trunk turn together about the hinge axis in every rep), searched within ±``MAX_OFFSET_S``
+    and refined to a fraction of the ``OFFSET_GRID_HZ`` grid by a parabola through the peak. None when the
+    sensors do not overlap or the rates do not correlate (``MIN_OFFSET_CORRELATION``)."""
+    start, end = max(back.time_s[0], hip.time_s[0]), min(back.time_s[-1], hip.time_s[-1])
+    if end - start < 4 * MAX_OFFSET_S:
+        return None
+    grid = np.arange(start, end, 1.0 / OFFSET_GRID_HZ)
+    rates = []
+    for a in (back, hip):
+        angle = lowpass_deg(np.interp(grid, a.time_s, a.sagittal_deg), rate_hz=OFFSET_GRID_HZ, cutoff_hz=OFFSET_CUTOFF_HZ)
+        rate = np.gradient(angle) * OFFSET_GRID_HZ
+        rates.append(rate - rate.mean())
+    n = grid.size
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    corr = np.fft.irfft(np.fft.rfft(rates[1], size) * np.conj(np.fft.rfft(rates[0], size)), size)
+    max_lag = int(MAX_OFFSET_S * OFFSET_GRID_HZ)
+    lags = np.arange(-max_lag, max_lag + 1)
+    values = corr[lags % size]
+    k = int(np.argmax(values))
+    norm = float(np.sqrt((rates[0] ** 2).sum() * (rates[1] ** 2).sum()))
+    if norm == 0.0 or values[k] / norm < MIN_OFFSET_CORRELATION:
+        return None
+    shift = 0.0
+    if 0 < k < lags.size - 1:
+        y0, y1, y2 = values[k - 1:k + 2]
+        shift = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2) if y0 - 2 * y1 + y2 != 0 else 0.0
+    return ClockOffset(float((lags[k] + shift) / OFFSET_GRID_HZ), float(values[k] / norm))
+
+
+def shifted(a: SegmentAngles, offset_s: float) -> SegmentAngles:
+    """The same angles stamped ``offset_s`` earlier (a sensor whose clock ran late by ``offset_s``)."""
+    return replace(a, time_s=a.time_s - offset_s)
 
 
 def common_series(angles: dict[str, SegmentAngles], *, rate_hz: float, max_gap_s: float) -> AngleSeries:

@@ -110,6 +110,9 @@ class Calibrator:
     min_handling_s: float = 0.5
     moving_gyr_radps: float = 0.3
     first_motion_radps: float = 0.8
+    min_moving_gyr_radps: float = 0.05
+    sign_check_deg: float = 15.0       # reps flex forward: the hinge axis sign makes angles beyond this positive
+    min_moving_samples: int = 50
     top_cutoff_hz: float = 1.5         # low-pass of the reference pitch before its tops are found
     height_highpass_hz: float = 0.1    # drift removal of the integrated height (and of the pitch it is compared to)
     top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent ...
@@ -212,12 +215,21 @@ class Calibrator:
         vertical = o.vertical_in_sensor()
         gyr = s.gyr_radps - o.gyr_bias_radps
         perp = gyr - np.einsum("ij,ij->i", gyr, vertical)[:, None] * vertical
-        use = np.linalg.norm(perp, axis=1) > self.moving_gyr_radps
+        use = self._moving(perp)
         if use.sum() < 10:
             raise AnalysisError(f"sensor {s.name} shows no hinging movement (no rotation about a horizontal axis)")
         axis = np.linalg.eigh(perp[use].T @ perp[use])[1][:, -1]
         axis = axis - (axis @ up_s) * up_s
         return axis / np.linalg.norm(axis)
+
+    def _moving(self, perp_radps: np.ndarray) -> np.ndarray:
+        """Samples turning about a horizontal axis: faster than ``moving_gyr_radps``, or, in slow or shallow
+        movement where too few are, the fastest tenth of them (above ``min_moving_gyr_radps``)."""
+        rate = np.linalg.norm(perp_radps, axis=1)
+        moving = rate > self.moving_gyr_radps
+        if moving.sum() >= self.min_moving_samples:
+            return moving
+        return rate > max(self.min_moving_gyr_radps, float(np.percentile(rate, 90)))
 
     def _quiet_start(self, s: UniformStream, o: Orientation) -> np.ndarray | None:
         """Indices of the quiet run the recording starts with (at least ``min_start_quiet_s``, at most
@@ -352,7 +364,7 @@ class Calibrator:
         vertical = o.vertical_in_sensor()
         gyr = s.gyr_radps - o.gyr_bias_radps
         perp = gyr - np.einsum("ij,ij->i", gyr, vertical)[:, None] * vertical
-        moving = np.linalg.norm(perp, axis=1) > self.moving_gyr_radps
+        moving = self._moving(perp)
         epoch_starts = [p.from_s for i, p in enumerate(pending) if i == 0 or p.epoch != pending[i - 1].epoch]
         hinges: list[np.ndarray] = []
         for k, begin in enumerate(epoch_starts):
@@ -369,7 +381,8 @@ class Calibrator:
             axis = axis - (axis @ up0) * up0
             axis /= np.linalg.norm(axis)
             angle = sagittal_angle_deg(vertical[in_epoch], up0, axis)
-            large = np.abs(angle) > 15.0
+            # the deep part of the movement, even in shallow reps
+            large = np.abs(angle) > min(self.sign_check_deg, 0.5 * float(np.percentile(np.abs(angle), 99)))
             if large.any() and angle[large].sum() < 0:  # reps flex forward: flip the axis
                 axis = -axis
             hinges.append(axis)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
+from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, common_series, segment_angles, shifted
 from .calibration import Calibration, Calibrator
 from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
@@ -24,6 +24,7 @@ from .units import UnitDecision, decide_units, rotation_consistency, to_canonica
 
 MIRROR_EVIDENCE = 0.3
 POSTURE_HOLD_S = 2.0
+OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned about
 HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the segmenting sensor's height (hip_travel.height_m)
 
 
@@ -65,6 +66,7 @@ class AnalysisResult:
     calibration: Calibration
     segment_angles: dict[str, SegmentAngles]
     series: AngleSeries
+    clock_offset: ClockOffset | None  # back–hip, applied to the hip's angles and travel
     bounds: list[RepBounds]
     reps: list[Rep]
     sets: list[SetResult]
@@ -88,10 +90,13 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
                     for n, s in streams.items()}
     calibration = options.calibrator.calibrate(streams, orientations)
     seg_angles = {n: segment_angles(streams[n], orientations[n], calibration.segments[n]) for n in streams}
+    offset = clock_offset(seg_angles["back"], seg_angles["hip"]) if len(seg_angles) == 2 else None
+    if offset is not None:  # the hip's angles onto the back's clock before trunk − pelvis is taken
+        seg_angles["hip"] = shifted(seg_angles["hip"], offset.hip_minus_back_s)
     series = common_series(seg_angles, rate_hz=options.analysis_rate_hz, max_gap_s=options.max_interpolated_gap_s)
 
     travel = {
-        n: VerticalTravel(streams[n].time_s, vertical_acceleration_mps2(
+        n: VerticalTravel(seg_angles[n].time_s, vertical_acceleration_mps2(
             streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz,
             forward_acceleration_mps2(streams[n], orientations[n], calibration.segments[n].hinge_at(streams[n].time_s)))
         for n in streams
@@ -113,8 +118,12 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         "unit_conversion", f"{n}: the gyroscope turns the opposite way to the accelerometer's axes (an export with a "
         "flipped, left-handed axis); its sign was reversed to match. Pelvic hike and rotation signs may be mirrored "
         "(use --axes right-handed to keep the data as it is)", n) for n in mirrored]
+    if offset is not None and abs(offset.hip_minus_back_s) > OUT_OF_STEP_S:
+        warnings.append(QualityWarning(
+            "sensors_out_of_step", f"the hip sensor's clock runs {1000 * offset.hip_minus_back_s:+.0f} ms against the "
+            "back sensor's (their motion is out of step); it was realigned, but check the devices' time stamps", "hip"))
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
-                          bounds, reps, sets, summarize(reps), warnings)
+                          offset, bounds, reps, sets, summarize(reps), warnings)
 
 
 def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],

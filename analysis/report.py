@@ -72,6 +72,7 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
             "start_time_s": rec.start_time_s,
             "duration_s": max(s.time_s[-1] for s in rec.sensors.values()) - rec.start_time_s,
             "metadata": dict(rec.metadata),
+            "hip_time_offset_s": result.clock_offset.hip_minus_back_s if result.clock_offset else None,
             "sensors": {n: {"sampling_rate_hz": st.sampling_rate_hz, "sample_count": rec.sensors[n].sample_count,
                             "duration_s": rec.sensors[n].duration_s} for n, st in result.streams.items()},
         },
@@ -79,6 +80,7 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
         "calibration": {
             "method": result.calibration.method,
             "confidence": result.calibration.confidence,
+            "basis": result.calibration.basis,
             "anchors": [{"sensor": n, "from_s": max(0.0, a.from_s - result.origin_s),
                          "start_s": a.start_s - result.origin_s, "end_s": a.end_s - result.origin_s,
                          "kind": a.kind} for n, seg in result.calibration.segments.items() for a in seg.anchors],

@@ -156,6 +156,9 @@ class RepSegmenter:
             start = self._start(smooth, speed, left_top, int(group[0]))
             end = self._end(smooth, speed, int(group[-1]), right_top, right_limit, rate_hz=rate_hz)
             plateau = self.plateau(smooth, speed, peak, start, end)
+            if group.size > 1:  # merged humps: the bottom is where the sensor is lowest between them
+                lowest = int(group[0]) + int(np.argmin(height_m[group[0]:group[-1] + 1]))
+                plateau = (lowest, lowest)
             # cut off by the recording's edge: it starts (ends) well on the way down (up)
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (

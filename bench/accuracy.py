@@ -1,6 +1,6 @@
 """Accuracy benchmark: analyse a generated corpus the tests do not use and compare with ground truth.
 
-    python bench/accuracy.py                      # 20 families x 4 seeds (80 recordings), VQF
+    python bench/accuracy.py                      # 27 families x 4 seeds (108 recordings), VQF
     python bench/accuracy.py --families core --orientation complementary
 
 Prints a table per case family and overall, and the targets of issue 2; writes bench/out/accuracy.json.
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hinge.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
 from hinge.analysis.report import build_report  # noqa: E402
 from hinge.analysis.simulate import FAMILIES, simulate_family  # noqa: E402
-from hinge.analysis.simulate.families import CORE_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
+from hinge.analysis.simulate.families import CORE_FAMILIES, REAL_DATA_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
 from hinge.analysis.simulate.evaluate import Score, score_report  # noqa: E402
 from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
 
@@ -105,14 +105,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=4, help="seeds per family (default 4)")
     parser.add_argument("--families", default="all",
-                        help="all, core (issue 2), real-world (issue 6), or comma-separated family names")
+                        help="all, core (issue 2), real-world (issue 6), real-data (issue 9), or comma-separated "
+                             "family names")
     parser.add_argument("--orientation", default="vqf", choices=sorted(ORIENTATION_METHODS))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     options = replace(AnalysisOptions(), orientation=ORIENTATION_METHODS[args.orientation])
     started = time.perf_counter()
     groups = {"all": list(FAMILIES), "core": [f.__name__ for f in CORE_FAMILIES],
-              "real-world": [f.__name__ for f in REAL_WORLD_FAMILIES]}
+              "real-world": [f.__name__ for f in REAL_WORLD_FAMILIES],
+              "real-data": [f.__name__ for f in REAL_DATA_FAMILIES]}
     families = groups.get(args.families) or args.families.split(",")
     per_family = run(families, range(1000, 1000 + args.seeds), options, verbose=args.verbose)
     overall = Score()

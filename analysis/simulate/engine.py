@@ -20,6 +20,7 @@ from .timeline import Timeline, min_jerk, smooth_noise
 
 SEGMENT_OF_SENSOR = {"back": "thorax", "hip": "pelvis"}
 LEAN_WINDOW_S = 2.0
+PARTIAL_TOLERANCE_S = 0.05  # a rep the recording misses less than this of (its motionless first instant) is whole
 TRUTH_THRESHOLDS = {"back_rounding_deg": 20.0, "lean_back_deg": 8.0, "incomplete_lockout_deg": 12.0}
 
 
@@ -65,7 +66,10 @@ def _add_rep(tl: Timeline, rep: RepPlan, set_index: int) -> _RepMarks:
     bottom_targets = dict(pelvis_pitch_deg=rep.pelvis_peak_deg, spine_flex_deg=rep.spine_peak_deg,
                           drop_m=rep.drop_peak_m, hip_back_m=rep.hip_back_peak_m,
                           hike_deg=rep.hike_peak_deg, pelvis_yaw_deg=rep.yaw_peak_deg)
-    if rep.mid_descent_pause_s > 0:
+    if rep.wink_deg > 0:  # the trunk peaks on the way down, the pelvis tucks under at the bottom: two tilt humps
+        tl.move(0.6 * rep.descent_s, **{k: v * (0.6 if k == "drop_m" else 1.0) for k, v in bottom_targets.items()})
+        tl.move(0.4 * rep.descent_s, pelvis_pitch_deg=rep.pelvis_peak_deg - rep.wink_deg, drop_m=rep.drop_peak_m)
+    elif rep.mid_descent_pause_s > 0:
         tl.move(rep.descent_s / 2, **{k: v * 0.5 for k, v in bottom_targets.items()})
         tl.hold(rep.mid_descent_pause_s)
         tl.move(rep.descent_s / 2, **bottom_targets)
@@ -76,7 +80,11 @@ def _add_rep(tl: Timeline, rep: RepPlan, set_index: int) -> _RepMarks:
         tl.hold(rep.bottom_pause_s)
     plateau_end = tl.sample_count - 1
     trunk_peak = rep.pelvis_peak_deg + rep.spine_peak_deg
-    if rep.lean_back_deg > 0:
+    if rep.wink_deg > 0:
+        tl.move(0.4 * rep.ascent_s, pelvis_pitch_deg=rep.pelvis_peak_deg, drop_m=0.6 * rep.drop_peak_m)
+        tl.move(0.6 * rep.ascent_s, pelvis_pitch_deg=0.0, spine_flex_deg=0.0, drop_m=0.0, hip_back_m=0.0,
+                hike_deg=0.0, pelvis_yaw_deg=0.0)
+    elif rep.lean_back_deg > 0:
         half = -0.5 * rep.lean_back_deg
         tl.move(rep.ascent_s * 1.15, pelvis_pitch_deg=half, spine_flex_deg=half, drop_m=0.0, hip_back_m=0.0,
                 hike_deg=0.0, pelvis_yaw_deg=0.0)
@@ -206,7 +214,8 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
         rep = _rep_truth(len(reps) + 1, mk, grid_t, trunk, pelvis, hike, m_heading, hip_z, plan)
         if grid_t[mk.end] < first_sample_s or grid_t[mk.start] > last_sample_s:
             continue  # not recorded at all
-        rep["partial"] = bool(grid_t[mk.start] < first_sample_s or grid_t[mk.end] > last_sample_s)
+        rep["partial"] = bool(grid_t[mk.start] < first_sample_s - PARTIAL_TOLERANCE_S
+                              or grid_t[mk.end] > last_sample_s + PARTIAL_TOLERANCE_S)
         for sensor, fields in (("hip", ("pelvis_angle_deg", "back_rounding_deg", "hip_drop_m", "hip_hike_deg",
                                         "pelvis_rotation_deg")),
                                ("back", ("trunk_angle_deg", "back_rounding_deg", "lockout_lean_back_deg"))):

@@ -177,6 +177,73 @@ def units_in_the_wild(rng):
                    acc_scale=1 / 9.80665, gyr_scale=180 / np.pi, mirror_axis=int(rng.integers(3)))
 
 
+# --- what real recordings showed (issue 9) -----------------------------------------------------------------
+
+
+def _short_start(rng) -> Stand:
+    """0–0.5 s of standing before the first rep, or none."""
+    return Stand(float(rng.choice([0.0, rng.uniform(0.1, 0.5)])), sway_deg=0.0)
+
+
+def _continuous(reps) -> SetPlan:
+    """Reps back to back: no pause or lockout hold at the top."""
+    return SetPlan(tuple(replace(r, top_pause_s=0.0) for r in reps))
+
+
+def continuous(rng):
+    movement = str(rng.choice(["squat", "rdl", "good_morning"]))
+    return _plan(rng, "continuous", [_short_start(rng), _continuous(_set(rng, movement, int(rng.integers(8, 13))).reps),
+                                     Stand(rng.uniform(0.2, 1.0), sway_deg=0.0)])
+
+
+def lumbar(rng):
+    """The back sensor just above the sacrum instead of between the shoulder blades."""
+    plan = _plan(rng, "lumbar", [_short_start(rng), _continuous(_set(rng, str(rng.choice(["squat", "rdl"])),
+                                                                      int(rng.integers(6, 11))).reps), _end(rng)])
+    return replace(plan, geometry=replace(plan.geometry, back_sensor_lever_m=np.array([-0.08, 0.0, rng.uniform(0.0, 0.08)])))
+
+
+def top_drift(rng):
+    """The top posture drifts 10–35° forward during a continuous set (the trunk never comes back up)."""
+    count = int(rng.integers(7, 11))
+    drift = np.linspace(rng.uniform(10, 15), rng.uniform(28, 35), count)
+    reps = tuple(replace(r, lockout_top_deg=float(min(d, 0.55 * (r.pelvis_peak_deg + r.spine_peak_deg))), top_pause_s=0.0)
+                 for r, d in zip(_set(rng, str(rng.choice(["rdl", "good_morning"])), count).reps, drift))
+    return _plan(rng, "top_drift", [Stand(rng.uniform(0.2, 0.5), sway_deg=0.0), SetPlan(reps),
+                                    Stand(rng.uniform(0.3, 1.0), sway_deg=0.0)], names=("back",))
+
+
+def butt_wink(rng):
+    """Squats whose pelvis tucks under at the bottom: two trunk-tilt humps per rep, one height dip."""
+    reps = tuple(replace(r, wink_deg=rng.uniform(10, 15), top_pause_s=rng.uniform(0.0, 0.3))
+                 for r in _set(rng, "squat", int(rng.integers(6, 11))).reps)
+    return _plan(rng, "butt_wink", [_short_start(rng), SetPlan(reps), _end(rng)])
+
+
+def shallow_squat(rng):
+    """Squats of 15–20° trunk inclination."""
+    def shallow(r):
+        pelvis = rng.uniform(10, 14)
+        return replace(r, pelvis_peak_deg=pelvis, spine_peak_deg=rng.uniform(15, 20) - pelvis,
+                       drop_peak_m=rng.uniform(0.24, 0.32))
+    return _plan(rng, "shallow_squat", [_start(rng), SetPlan(tuple(shallow(r) for r in _set(rng, "squat", 8).reps)),
+                                        _end(rng)])
+
+
+def clock_offset(rng):
+    """Back and hip on two devices whose stamps differ by 10–40 ms (kettlebell swings: fast reps)."""
+    plan = _plan(rng, "clock_offset", [_start(rng), _set(rng, str(rng.choice(["swing", "rdl"])), 10), _end(rng)])
+    hip = plan.sensors["hip"]
+    offset = plan.sensors["back"].errors.clock_offset_s + rng.choice([-1, 1]) * rng.uniform(0.010, 0.040)
+    return replace(plan, sensors={**plan.sensors, "hip": replace(hip, errors=replace(hip.errors, clock_offset_s=offset))})
+
+
+def unix_epoch(rng):
+    """Time stamps in seconds since 1970 (a phone or a host clock), no standing before the set."""
+    return replace(_plan(rng, "unix_epoch", [_short_start(rng), _set(rng, _hinge(rng), 8), _end(rng)]),
+                   time_origin_s=UNIX_ORIGIN_S + rng.uniform(0, 1e6))
+
+
 def _unit(rng) -> np.ndarray:
     v = rng.normal(size=3)
     return v / np.linalg.norm(v)
@@ -185,8 +252,9 @@ def _unit(rng) -> np.ndarray:
 CORE_FAMILIES = (rdl_clean, rounding, lean_back, incomplete_lockout, swing, slow_pause, partial, squat, mixed,
                  staggered, walking_sets, back_only, hip_only)
 REAL_WORLD_FAMILIES = (no_standing, standing_end, remount, sitting, truncated, sensor_missing_set, units_in_the_wild)
+REAL_DATA_FAMILIES = (continuous, lumbar, top_drift, butt_wink, shallow_squat, clock_offset, unix_epoch)
 FAMILIES: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
-    f.__name__: f for f in CORE_FAMILIES + REAL_WORLD_FAMILIES
+    f.__name__: f for f in CORE_FAMILIES + REAL_WORLD_FAMILIES + REAL_DATA_FAMILIES
 }
 
 

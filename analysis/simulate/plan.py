@@ -32,6 +32,7 @@ class RepPlan:
     yaw_peak_deg: float = 0.0
     lean_back_deg: float = 0.0       # trunk overshoot past standing at lockout (positive number)
     lockout_top_deg: float = 0.0     # trunk angle left at the top (incomplete lockout)
+    wink_deg: float = 0.0            # "butt wink": the pelvis tucks under by this much at the bottom
 
     @property
     def category(self) -> str:
