@@ -118,7 +118,7 @@ class Calibrator:
     top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent ...
     min_cycle_s: float = 0.8           # ... at least this far from the next one
     top_prominence_deg: float = 5.0    # without height evidence, a top is a pitch minimum this prominent
-    start_quiet_radps: float = 0.3     # the file starts quiet while the gyro stays below this
+    start_quiet_radps: float = 0.1     # the file starts quiet while the gyro stays below this
     min_start_quiet_s: float = 0.15
     max_start_quiet_s: float = 1.0
     start_below_top_deg: float = 5.0   # a quiet start deeper than the tops by more than this is not standing
@@ -239,7 +239,8 @@ class Calibrator:
         length = int(loud[0]) if loud.size else gyr.size
         if length < self.min_start_quiet_s * s.sampling_rate_hz:
             return None
-        return np.arange(min(length, int(self.max_start_quiet_s * s.sampling_rate_hz)))
+        # the run's last moments already lean into the first descent (the gyro rises gradually)
+        return np.arange(max(1, min(int(0.7 * length), int(self.max_start_quiet_s * s.sampling_rate_hz))))
 
     @staticmethod
     def _up_at(s: UniformStream, o: Orientation, times_s: np.ndarray) -> np.ndarray:
