@@ -111,7 +111,7 @@ class Calibrator:
     moving_gyr_radps: float = 0.3
     first_motion_radps: float = 0.8
     min_moving_gyr_radps: float = 0.05
-    sign_check_deg: float = 15.0       # reps flex forward: the hinge axis sign makes angles beyond this positive
+    sign_percentile: float = 99.5      # the hinge axis sign: this percentile of the angle forward beats its mirror
     min_moving_samples: int = 50
     top_cutoff_hz: float = 1.5         # low-pass of the reference pitch before its tops are found
     height_highpass_hz: float = 0.1    # drift removal of the integrated height (and of the pitch it is compared to)
@@ -382,9 +382,8 @@ class Calibrator:
             axis = axis - (axis @ up0) * up0
             axis /= np.linalg.norm(axis)
             angle = sagittal_angle_deg(vertical[in_epoch], up0, axis)
-            # the deep part of the movement, even in shallow reps
-            large = np.abs(angle) > min(self.sign_check_deg, 0.5 * float(np.percentile(np.abs(angle), 99)))
-            if large.any() and angle[large].sum() < 0:  # reps flex forward: flip the axis
+            # reps flex forward, farther than anything goes back (a lean-back, sitting tilts the pelvis back)
+            if -np.percentile(angle, 100 - self.sign_percentile) > np.percentile(angle, self.sign_percentile):
                 axis = -axis
             hinges.append(axis)
         anchors = tuple(Anchor(p.from_s, p.start_s, p.end_s, p.up_s, hinges[p.epoch], p.kind, p.handled_from_s)

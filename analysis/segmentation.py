@@ -47,6 +47,7 @@ class RepSegmenter:
     min_peak_deg: float = 20.0
     min_prominence_deg: float = 15.0
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
+    confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count
     min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
@@ -163,9 +164,21 @@ class RepSegmenter:
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
-            if end - start >= self.min_rep_s * rate_hz:
+            if end - start >= self.min_rep_s * rate_hz and self._confirmed(smooth, height_m, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
+
+    def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, start: int, peak: int, end: int) -> bool:
+        """A shallow tilt (under ``confirm_excursion_deg`` against its tops: a sway, a fidget, a car braking)
+        is a rep only when the sensor's height dips with it as in a squat (``min_rep_height_dip_m``)."""
+        if smooth[peak] - min(smooth[start], smooth[end]) >= self.confirm_excursion_deg:
+            return True
+        if height_m is None:
+            return False
+        reach = (end - start) // 2 + 1  # the tops may lie a little outside the tilt's own bounds
+        lowest = start + int(np.argmin(height_m[start:end + 1]))
+        tops = min(height_m[max(0, start - reach):lowest + 1].max(), height_m[lowest:end + reach + 1].max())
+        return tops - height_m[lowest] >= self.min_rep_height_dip_m
 
     def _height_rep(self, height_m: np.ndarray, top: int, dip: int, next_top: int) -> RepBounds:
         """A rep seen only in the height: from where the sensor leaves its top (``1 - top_zone_fraction`` of

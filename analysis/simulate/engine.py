@@ -120,7 +120,8 @@ def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str,
             tl.hold(block.duration_s)
             sway_spans.append((begin, tl.sample_count, block.sway_deg))
         elif isinstance(block, Walk):
-            tl.walk(block.duration_s, turn_deg=block.turn_deg, speed_mps=block.speed_mps, step_hz=block.step_hz)
+            tl.walk(block.duration_s, turn_deg=block.turn_deg, speed_mps=block.speed_mps, step_hz=block.step_hz,
+                    climb_m_per_step=block.climb_m_per_step)
         elif isinstance(block, Fidget):
             n = int(round(block.duration_s * plan.truth_rate_hz))
             window = np.sin(np.pi * np.arange(n) / n) ** 2

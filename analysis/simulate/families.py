@@ -244,6 +244,15 @@ def unix_epoch(rng):
                    time_origin_s=UNIX_ORIGIN_S + rng.uniform(0, 1e6))
 
 
+def not_lifting(rng):
+    """Everyday activity and no lift at all: walking, stairs, fidgeting, sitting (no reps in the truth)."""
+    return _plan(rng, "not_lifting", [Stand(rng.uniform(1, 3)), Walk(rng.uniform(6, 10), turn_deg=rng.uniform(-90, 90)),
+                                      Walk(rng.uniform(5, 8), turn_deg=0.0, speed_mps=0.5, step_hz=1.6,
+                                           climb_m_per_step=0.17),
+                                      Fidget(rng.uniform(4, 8), amplitude_deg=6.0), Sit(rng.uniform(10, 20)),
+                                      Walk(rng.uniform(4, 8), turn_deg=rng.uniform(90, 180)), Stand(rng.uniform(1, 3))])
+
+
 def _unit(rng) -> np.ndarray:
     v = rng.normal(size=3)
     return v / np.linalg.norm(v)
@@ -252,7 +261,8 @@ def _unit(rng) -> np.ndarray:
 CORE_FAMILIES = (rdl_clean, rounding, lean_back, incomplete_lockout, swing, slow_pause, partial, squat, mixed,
                  staggered, walking_sets, back_only, hip_only)
 REAL_WORLD_FAMILIES = (no_standing, standing_end, remount, sitting, truncated, sensor_missing_set, units_in_the_wild)
-REAL_DATA_FAMILIES = (continuous, lumbar, top_drift, butt_wink, shallow_squat, clock_offset, unix_epoch)
+REAL_DATA_FAMILIES = (continuous, lumbar, top_drift, butt_wink, shallow_squat, clock_offset, unix_epoch,
+                      not_lifting)
 FAMILIES: dict[str, Callable[[np.random.Generator], SessionPlan]] = {
     f.__name__: f for f in CORE_FAMILIES + REAL_WORLD_FAMILIES + REAL_DATA_FAMILIES
 }

@@ -51,6 +51,7 @@ class Walk:
     turn_deg: float
     speed_mps: float = 1.1
     step_hz: float = 1.8
+    climb_m_per_step: float = 0.0  # > 0: up a staircase
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,10 @@ class Timeline:
         for c in offsets:  # oscillations return to their base value
             self.state[c] = base[c]
 
-    def walk(self, duration_s: float, *, turn_deg: float, speed_mps: float, step_hz: float) -> None:
-        """Walk forward while turning by ``turn_deg``: gait oscillations of pelvis and trunk, hip bounce."""
+    def walk(self, duration_s: float, *, turn_deg: float, speed_mps: float, step_hz: float,
+             climb_m_per_step: float = 0.0) -> None:
+        """Walk forward while turning by ``turn_deg``: gait oscillations of pelvis and trunk, hip bounce; with
+        ``climb_m_per_step`` up a staircase (the hips rise step by step, the trunk leans 8° into the climb)."""
         n = self._samples(duration_s)
         t = np.arange(1, n + 1) / self.truth_rate_hz
         ramp = min_jerk(t / duration_s)
@@ -106,7 +108,11 @@ class Timeline:
             "pelvis_yaw_deg": self.state["pelvis_yaw_deg"] + 5.0 * envelope * np.sin(stride + 1.2),
             "drop_m": self.state["drop_m"] + 0.02 * envelope * (1 - np.cos(step)),
         }
-        for c in ("pelvis_pitch_deg", "spine_flex_deg", "hike_deg", "pelvis_yaw_deg", "drop_m"):
+        if climb_m_per_step:
+            steps = step_hz * t
+            arrays["drop_m"] -= climb_m_per_step * (np.floor(steps) + min_jerk(steps - np.floor(steps)))
+            arrays["pelvis_pitch_deg"] += 8.0 * envelope
+        for c in ("pelvis_pitch_deg", "spine_flex_deg", "hike_deg", "pelvis_yaw_deg") + (() if climb_m_per_step else ("drop_m",)):
             arrays[c][-1] = self.state[c]
         self._append(arrays, n)
 
