@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, common_series, segment_angles, shifted
 from .calibration import Calibration, Calibrator
@@ -25,7 +26,10 @@ from .units import UnitDecision, decide_units, rotation_consistency, to_canonica
 MIRROR_EVIDENCE = 0.3
 POSTURE_HOLD_S = 2.0
 OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned about
-HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the segmenting sensor's height (hip_travel.height_m)
+HEIGHT_HIGHPASS_HZ = 0.1
+STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing
+STEP_ACC_MPS2 = 1.0
+STEP_DOMINANCE = 1.5  # ... and this many times the slower motion's RMS  # drift removal of the segmenting sensor's height (hip_travel.height_m)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         for n in streams
     }
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
-                                           height_m=_primary_height_m(series, streams, travel))
+                                           height_m=_primary_height_m(series, streams, travel),
+                                           stepping=_stepping(series, travel))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
@@ -137,6 +142,26 @@ def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
     if "hip" not in height or series.trunk_deg is None:
         return height["back"]
     return np.where(np.isnan(series.trunk_deg), height["hip"], height["back"])
+
+
+def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel]) -> np.ndarray:
+    """Where the lifter walks or climbs stairs, on the common grid (bool): a sensor's vertical acceleration
+    carries step impacts (``STEP_BAND_HZ``, RMS over about a second above ``STEP_ACC_MPS2``) that outweigh the
+    slow motion of a lift below the band (a squat's reversal has some step-band energy too, once per rep)."""
+    out = np.zeros(series.time_s.size, dtype=bool)
+    for t in travel.values():
+        rate = t.sampling_rate_hz
+        high = min(STEP_BAND_HZ[1], 0.45 * rate)
+        if high <= STEP_BAND_HZ[0] or t.acc_z_mps2.size <= 30:
+            continue
+        def rms(band: np.ndarray) -> np.ndarray:
+            power = sosfiltfilt(butter(2, 1.0, fs=rate, output="sos"), band**2)
+            return np.interp(series.time_s, t.time_s, np.sqrt(np.clip(power, 0.0, None)))
+        steps = rms(sosfiltfilt(butter(2, [STEP_BAND_HZ[0], high], btype="bandpass", fs=rate, output="sos"),
+                                t.acc_z_mps2))
+        slow = rms(sosfiltfilt(butter(2, STEP_BAND_HZ[0], fs=rate, output="sos"), t.acc_z_mps2 - t.acc_z_mps2.mean()))
+        out |= (steps > STEP_ACC_MPS2) & (steps > STEP_DOMINANCE * slow)
+    return out
 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],

@@ -47,7 +47,8 @@ class RepSegmenter:
     min_peak_deg: float = 20.0
     min_prominence_deg: float = 15.0
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
-    confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count
+    confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
+    max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping
     min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
@@ -136,9 +137,11 @@ class RepSegmenter:
         tops = np.array([a + int(np.argmax(height_m[a:b + 1])) for a, b in zip(edges[:-1], edges[1:])])
         return dips, tops
 
-    def segment(self, angle_deg: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None) -> list[RepBounds]:
+    def segment(self, angle_deg: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None,
+                stepping: np.ndarray | None = None) -> list[RepBounds]:
         """Reps in a sagittal angle series (deg, forward positive, sampled at ``rate_hz``); ``height_m`` is the
-        segmenting sensor's height on the same grid, when known."""
+        segmenting sensor's height and ``stepping`` (bool) where the lifter walks, on the same grid, when
+        known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
         groups, height_only = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
@@ -147,7 +150,9 @@ class RepSegmenter:
         for i, group in enumerate(groups):
             if group.size == 1 and int(group[0]) in by_dip:
                 top, next_top = by_dip[int(group[0])]
-                reps.append(self._height_rep(height_m, top, int(group[0]), next_top))
+                rep = self._height_rep(height_m, top, int(group[0]), next_top)
+                if stepping is None or stepping[rep.start:rep.end + 1].mean() <= self.max_stepping_share:
+                    reps.append(rep)
                 continue
             peak = int(group[np.argmax(smooth[group])])
             left_limit = int(groups[i - 1][-1]) if i else 0
@@ -164,16 +169,18 @@ class RepSegmenter:
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
-            if end - start >= self.min_rep_s * rate_hz and self._confirmed(smooth, height_m, start, peak, end):
+            if end - start >= self.min_rep_s * rate_hz and self._confirmed(smooth, height_m, stepping, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
 
-    def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, start: int, peak: int, end: int) -> bool:
+    def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
+                   peak: int, end: int) -> bool:
         """A shallow tilt (under ``confirm_excursion_deg`` against its tops: a sway, a fidget, a car braking)
-        is a rep only when the sensor's height dips with it as in a squat (``min_rep_height_dip_m``)."""
-        if smooth[peak] - min(smooth[start], smooth[end]) >= self.confirm_excursion_deg:
+        is a rep only when the sensor's height dips with it as in a squat (``min_rep_height_dip_m``), and not
+        while the lifter is stepping (walking or climbing stairs moves the height too)."""
+        if smooth[peak] - max(smooth[start], smooth[end]) >= self.confirm_excursion_deg:
             return True
-        if height_m is None:
+        if height_m is None or (stepping is not None and stepping[start:end + 1].mean() > self.max_stepping_share):
             return False
         reach = (end - start) // 2 + 1  # the tops may lie a little outside the tilt's own bounds
         lowest = start + int(np.argmin(height_m[start:end + 1]))
