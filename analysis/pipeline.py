@@ -14,7 +14,7 @@ from .calibration import Calibration, Calibrator
 from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
-from .quality import QualityWarning, stream_warnings
+from .quality import QualityWarning, require_usable_rate, stream_warnings
 from .recording import Recording
 from .recording_format import read_recording
 from .resample import UniformStream, regularize
@@ -25,6 +25,9 @@ from .units import UnitDecision, decide_units, rotation_consistency, to_canonica
 
 MIRROR_EVIDENCE = 0.3
 POSTURE_HOLD_S = 2.0
+ESTIMATE_BASIS = {"file_start": "the quiet start of the recording", "rep_tops": "the tops of the reps (where the "
+                  "sensor is highest)", "most_frequent": "the most frequent still posture"}
+UNCERTAIN_CALIBRATION = 0.5  # an estimated upright below this confidence is warned about on its own
 OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned about
 HEIGHT_HIGHPASS_HZ = 0.1
 STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing
@@ -89,6 +92,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     canonical = to_canonical(recording, units)
     origin = canonical.start_time_s
     streams = {n: regularize(n, s) for n, s in canonical.sensors.items()}
+    for name, stream in streams.items():
+        require_usable_rate(name, stream.quality)
     streams, mirrored = _consistent_axes(streams, options.axes)
     orientations = {n: _orientation_by_runs(s, options.orientation, max_gap_s=options.max_interpolated_gap_s)
                     for n, s in streams.items()}
@@ -240,9 +245,14 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
                                                          "available", missing))
     if calibration.method == "estimated":
         warnings.append(QualityWarning(
-            "estimated_calibration", "no quiet standing before the first rep: the standing posture was estimated "
-            f"from the recording (confidence {calibration.confidence:.2f}); stand still for 2 s before a set for the "
-            "most accurate angles"))
+            "estimated_calibration", "no quiet standing before the first rep: the standing posture was taken from "
+            f"{ESTIMATE_BASIS[calibration.basis]} (confidence {calibration.confidence:.2f}); stand still for 2 s before "
+            "a set for the most accurate angles"))
+        if calibration.confidence < UNCERTAIN_CALIBRATION:
+            warnings.append(QualityWarning(
+                "uncertain_calibration", "the standing posture could not be confirmed (the start of the recording and "
+                "the tops of the reps disagree, or the tops drift): angles may be off by 10° or more; rep counts and "
+                "times are not affected"))
     for name, seg in calibration.segments.items():
         for anchor in seg.anchors:
             if anchor.kind == "remount":

@@ -57,6 +57,7 @@ class RepSegmenter:
     dip_only_fraction: float = 0.6        # a dip without a tilt peak is a rep when this deep (share of deep dips)
     merge_rise_fraction: float = 0.3       # a tilt peak joins a dip unless the height rises this share of it between
     max_hump_s: float = 2.0                # ... and is at most this far from its lowest point
+    wink_deg: float = 3.0                 # a tilt this far below its peak at the height's lowest point is a wink
     top_zone_fraction: float = 0.25        # a tilt peak this close to its height top (share of the dip) is no rep
     edge_partial_fraction: float = 0.25   # a rep whose series starts/ends this far down its excursion is partial
     top_tolerance_deg: float = 2.0
@@ -72,7 +73,7 @@ class RepSegmenter:
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
     def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float,
-                  height_m: np.ndarray | None = None) -> tuple[list[np.ndarray], list[tuple[int, int, int]]]:
+                  height_m: np.ndarray | None = None) -> tuple[list[np.ndarray], list[tuple[int, int, int]], np.ndarray]:
         """Each rep's tilt peaks (indices into ``smooth``; several when humps merged), in time order.
 
         Tilt peaks qualify by their prominence (module docstring). With an informative height
@@ -80,16 +81,16 @@ class RepSegmenter:
         ``1 - top_zone_fraction`` of the way up to its tops) merge into it; a dip without one is still a rep
         when the tilt moves at least as much as a rep's excursion across it (its bottom is then the height's
         lowest point); a tilt peak where the sensor is at the top of its height cycle is not a rep.
-        Also returns the height-only reps as (top, dip, next top) index triples."""
+        Also returns the height-only reps as (top, dip, next top) index triples, and the height dips."""
         candidates, props = find_peaks(smooth, prominence=self.min_excursion_deg)
         if candidates.size == 0:
-            return [], []
+            return [], [], np.zeros(0, dtype=int)
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
         min_excursion = max(self.min_excursion_deg, self.min_prominence_fraction * deep)
         kept = candidates[props["prominences"] >= min_excursion]
         dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0), None)
         if dips.size == 0:
-            return [np.array([k]) for k in kept], []
+            return [np.array([k]) for k in kept], [], dips
         depths = np.minimum(height_m[tops[:-1]], height_m[tops[1:]]) - height_m[dips]
         deep_dip = float(np.percentile(depths, self.deep_percentile))
         groups, claimed = [], np.zeros(kept.size, dtype=bool)
@@ -112,7 +113,7 @@ class RepSegmenter:
                 groups.append(np.array([dip]))
                 height_only.append((int(a), int(dip), int(b)))
         groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
-        return sorted(groups, key=lambda g: int(g[0])), height_only
+        return sorted(groups, key=lambda g: int(g[0])), height_only, dips
 
     @staticmethod
     def _rise_m(height_m: np.ndarray, i: int, j: int) -> float:
@@ -144,7 +145,7 @@ class RepSegmenter:
         known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
-        groups, height_only = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
+        groups, height_only, dips = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
         by_dip = {dip: (top, next_top) for top, dip, next_top in height_only}
         reps = []
         for i, group in enumerate(groups):
@@ -162,8 +163,14 @@ class RepSegmenter:
             start = self._start(smooth, speed, left_top, int(group[0]))
             end = self._end(smooth, speed, int(group[-1]), right_top, right_limit, rate_hz=rate_hz)
             plateau = self.plateau(smooth, speed, peak, start, end)
-            if group.size > 1:  # merged humps: the bottom is where the sensor is lowest between them
-                lowest = int(group[0]) + int(np.argmin(height_m[group[0]:group[-1] + 1]))
+            inside = dips[(dips >= start) & (dips <= end)]
+            if group.size > 1:  # merged humps: the bottom is the tuck between them (the tilt's low)
+                lowest = int(group[0]) + int(np.argmin(smooth[group[0]:group[-1] + 1]))
+                plateau = (lowest, lowest)
+            elif inside.size == 1 and smooth[inside[0]] < smooth[peak] - self.wink_deg:
+                # the tilt dips where the sensor is lowest (a wink whose second hump is small): the tuck's low
+                a, b = max(start, inside[0] - int(0.5 * rate_hz)), min(end, inside[0] + int(0.5 * rate_hz))
+                lowest = a + int(np.argmin(smooth[a:b + 1]))
                 plateau = (lowest, lowest)
             # cut off by the recording's edge: it starts (ends) well on the way down (up)
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
