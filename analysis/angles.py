@@ -72,7 +72,13 @@ def segment_angles(stream: UniformStream, orientation: Orientation, calibration:
         if anchor.handled_from_s is not None:
             off = (stream.time_s >= anchor.handled_from_s) & (stream.time_s <= anchor.from_s)
             sagittal[off] = hike[off] = heading[off] = np.nan
-    return SegmentAngles(stream.time_s, sagittal, hike, heading, stream.measured)
+    return SegmentAngles(stream.time_s + ORIENTATION_LEAD_PERIODS / stream.sampling_rate_hz, sagittal, hike, heading,
+                         stream.measured)
+
+
+# VQF's orientation at sample k already holds the rotation integrated over [k, k + 1]: it belongs half a sample
+# period later (measured: 20 ms at 25 Hz, 5 ms at 100 Hz, ~1.7° on a 0.3 Hz swing of ±46° at 25 Hz)
+ORIENTATION_LEAD_PERIODS = 0.5
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ boundaries are indices on that series' grid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -84,6 +84,21 @@ class MovementClassifier:
         if lever_m >= self.back_squat_lever_m:
             return "squat"
         return "hinge" if lever_m <= self.back_hinge_lever_m else "uncertain"
+
+
+def settle_movements(reps: list[Rep], *, min_decided: int = 3, agreement: float = 0.8) -> list[Rep]:
+    """Per set: where at least ``min_decided`` reps are decided and ``agreement`` of them agree, the set's
+    ``uncertain`` reps take that movement (a set is one exercise; the pooled evidence decides)."""
+    out = list(reps)
+    for set_index in {r.set_index for r in reps}:
+        decided = [r.movement for r in reps if r.set_index == set_index and r.movement != "uncertain"]
+        if len(decided) < min_decided:
+            continue
+        majority = max(sorted(set(decided)), key=decided.count)
+        if decided.count(majority) >= agreement * len(decided):
+            out = [replace(r, movement=majority) if r.set_index == set_index and r.movement == "uncertain" else r
+                   for r in out]
+    return out
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from scipy.signal import butter, sosfiltfilt
 from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, common_series, segment_angles, shifted
 from .calibration import Calibration, Calibrator
 from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
-from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
+from .metrics import (MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics,
+                      settle_movements)
 from .orientation import Orientation, OrientationMethod, vqf_offline
 from .quality import QualityWarning, require_usable_rate, stream_warnings
 from .recording import Recording
@@ -104,12 +105,13 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         seg_angles["hip"] = shifted(seg_angles["hip"], offset.hip_minus_back_s)
     series = common_series(seg_angles, rate_hz=options.analysis_rate_hz, max_gap_s=options.max_interpolated_gap_s)
 
-    travel = {
-        n: VerticalTravel(seg_angles[n].time_s, vertical_acceleration_mps2(
-            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz,
-            forward_acceleration_mps2(streams[n], orientations[n], calibration.segments[n].hinge_at(streams[n].time_s)))
-        for n in streams
-    }
+    travel = {}
+    for n, st in streams.items():
+        gravity = calibration.segments[n].gravity_mps2
+        travel[n] = VerticalTravel(
+            st.time_s - (offset.hip_minus_back_s if offset is not None and n == "hip" else 0.0),
+            vertical_acceleration_mps2(st, orientations[n], gravity_mps2=gravity), st.sampling_rate_hz,
+            forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s)))
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
                                            height_m=_primary_height_m(series, streams, travel),
                                            stepping=_stepping(series, travel))
@@ -118,6 +120,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
+    reps = settle_movements(reps)
     sets = []
     for index in sorted(set(set_of_rep)):
         members = [r for r in reps if r.set_index == index]

@@ -54,8 +54,8 @@ def summarize(reps: list[Rep]) -> Summary:
         values = np.array([v for r in full if (v := _value(r, metric)) is not None], dtype=float)
         mean[metric] = float(values.mean()) if values.size else None
         sd[metric] = float(values.std(ddof=1)) if values.size > 1 else None
-    movements = [r.movement for r in full]
-    movement = max(set(movements), key=movements.count) if movements else None
+    movements = [r.movement for r in full if r.movement != "uncertain"] or [r.movement for r in full]
+    movement = max(sorted(set(movements)), key=movements.count) if movements else None
     flag_counts = {f: sum(f in r.flags for r in full) for f in FLAGS}
     return Summary(len(full), movement, mean, sd, _worst(full), _trend(full), flag_counts)
 
