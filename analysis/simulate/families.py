@@ -213,6 +213,17 @@ def top_drift(rng):
                                     Stand(rng.uniform(0.3, 1.0), sway_deg=0.0)], names=("back",))
 
 
+def top_drift_unanchored(rng):
+    """``top_drift`` with nothing to anchor the upright: no standing before, the set ends the recording. Not an
+    accuracy family (the upright cannot be known, so angles are off): it checks that the calibration says so."""
+    plan = top_drift(rng)
+    blocks = tuple(b for b in plan.blocks if not isinstance(b, Stand)) + (Stand(0.3, sway_deg=0.0),)
+    return replace(plan, family="top_drift_unanchored", blocks=blocks)
+
+
+HONESTY_FAMILIES = {"top_drift_unanchored": top_drift_unanchored}
+
+
 def butt_wink(rng):
     """Squats whose pelvis tucks under at the bottom: two trunk-tilt humps per rep, one height dip."""
     reps = tuple(replace(r, wink_deg=rng.uniform(10, 15), top_pause_s=rng.uniform(0.0, 0.3))
@@ -287,10 +298,12 @@ PRESETS = {**FAMILIES, **DEMOS}  # the demos' 100 Hz sensors win where a family 
 
 
 def simulate_family(family: str, *, seed: int) -> Simulation:
-    """Simulate one session of an accuracy-corpus family (see :data:`FAMILIES`)."""
-    if family not in FAMILIES:
-        raise KeyError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    return simulate(FAMILIES[family](np.random.default_rng(seed)), seed=seed)
+    """Simulate one session of an accuracy-corpus family (see :data:`FAMILIES`) or of a calibration-honesty
+    family (:data:`HONESTY_FAMILIES`)."""
+    known = {**FAMILIES, **HONESTY_FAMILIES}
+    if family not in known:
+        raise KeyError(f"unknown family {family!r}; known: {', '.join(known)}")
+    return simulate(known[family](np.random.default_rng(seed)), seed=seed)
 
 
 def simulate_preset(name: str, *, seed: int) -> Simulation:
