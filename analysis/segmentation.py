@@ -171,7 +171,9 @@ class RepSegmenter:
                 # the tilt dips where the sensor is lowest (a wink whose second hump is small): the tuck's low
                 a, b = max(start, inside[0] - int(0.5 * rate_hz)), min(end, inside[0] + int(0.5 * rate_hz))
                 lowest = a + int(np.argmin(smooth[a:b + 1]))
-                plateau = (lowest, lowest)
+                top = max(smooth[start], smooth[end])
+                if smooth[lowest] - top >= 0.5 * (smooth[peak] - top):  # a tuck deep in the rep, not its start
+                    plateau = (lowest, lowest)
             # cut off by the recording's edge: it starts (ends) well on the way down (up)
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
