@@ -3,8 +3,11 @@ which is its hinge (medio-lateral) axis.
 
 * Upright ``up_s``: the gravity direction in sensor axes during quiet standing (both sensors quiet for
   >= ``min_standing_s``), re-anchored on each later quiet standing close to the current reference. When the
-  recording has no such standing before the first rep, the upright is estimated from the recording itself:
-  the most frequent quasi-static posture (tops of reps, rests, walking), cross-checked between sensors.
+  recording has no such standing before the first rep (real sets start within a fraction of a second of
+  "record"), the upright is estimated (:meth:`Calibrator.estimate_upright`): the quiet posture the file starts
+  with, checked against the tops of the rep cycles, where the sensor is highest. The most frequent still
+  posture, used before, is the *bottom* of a continuous set (the sensor dwells there) and is now only the
+  provisional reference that finds the hinge axis.
 * Hinge axis ``hinge_s``: the principal axis of the angular rate perpendicular to the vertical while moving
   (turning about the vertical does not disturb it), made perpendicular to ``up_s``, signed so that the reps
   flex forward. Left-pointing by construction (``conventions.md``).

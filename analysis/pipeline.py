@@ -33,7 +33,8 @@ OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned abou
 HEIGHT_HIGHPASS_HZ = 0.1
 STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing
 STEP_ACC_MPS2 = 1.0
-STEP_DOMINANCE = 1.5  # ... and this many times the slower motion's RMS  # drift removal of the segmenting sensor's height (hip_travel.height_m)
+STEP_DOMINANCE = 1.5
+NOT_LIFTING_STEPPING_SHARE = 0.2  # a recording without reps stepping this much of the time is called walking  # ... and this many times the slower motion's RMS  # drift removal of the segmenting sensor's height (hip_travel.height_m)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s)))
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
                                            height_m=_primary_height_m(series, streams, travel),
-                                           stepping=_stepping(series, travel))
+                                           stepping=(stepping := _stepping(series, travel)))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
@@ -127,6 +128,11 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
                               summarize(members)))
     warnings = _warnings(canonical, streams, calibration, units, origin)
+    if not reps:
+        walking = stepping.mean() >= NOT_LIFTING_STEPPING_SHARE
+        warnings.append(QualityWarning("no_lifting", "no lifting found: " + (
+            "the recording looks like walking or climbing stairs" if walking else
+            "no bend was deep enough, and no squat-like dip of the sensor's height, to be a rep")))
     warnings[:0] = [QualityWarning(
         "unit_conversion", f"{n}: the gyroscope turns the opposite way to the accelerometer's axes (an export with a "
         "flipped, left-handed axis); its sign was reversed to match. Pelvic hike and rotation signs may be mirrored "
