@@ -11,6 +11,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, common_series, segment_angles, shifted
 from .calibration import Calibration, Calibrator
+from .errors import RecordingError
 from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
 from .metrics import (MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics,
                       settle_movements)
@@ -21,7 +22,6 @@ from .recording_format import read_recording
 from .resample import UniformStream, regularize
 from .segmentation import RepBounds, RepSegmenter
 from .sets import Summary, group_sets, summarize
-from .errors import RecordingError
 from .units import UnitDecision, decide_units, rotation_consistency, to_canonical
 
 MIRROR_EVIDENCE = 0.3
@@ -249,7 +249,8 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
     if len(streams) == 1:
         (present,) = streams
         missing = "hip" if present == "back" else "back"
-        lost = "pelvis angle, back rounding and hip travel" if missing == "hip" else "trunk angle, back rounding and lean-back"
+        lost = ("pelvis angle, back rounding and hip travel" if missing == "hip"
+                else "trunk angle, back rounding and lean-back")
         warnings.append(QualityWarning("sensor_missing", f"only the {present} sensor was recorded: {lost} are not "
                                                          "available", missing))
     if calibration.method == "estimated":
