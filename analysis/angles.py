@@ -108,7 +108,8 @@ def clock_offset(back: SegmentAngles, hip: SegmentAngles) -> ClockOffset | None:
     grid = np.arange(start, end, 1.0 / OFFSET_GRID_HZ)
     rates = []
     for a in (back, hip):
-        angle = lowpass_deg(np.interp(grid, a.time_s, a.sagittal_deg), rate_hz=OFFSET_GRID_HZ, cutoff_hz=OFFSET_CUTOFF_HZ)
+        angle = lowpass_deg(np.interp(grid, a.time_s, a.sagittal_deg), rate_hz=OFFSET_GRID_HZ,
+                            cutoff_hz=OFFSET_CUTOFF_HZ)
         rate = np.gradient(angle) * OFFSET_GRID_HZ
         rates.append(rate - rate.mean())
     n = grid.size

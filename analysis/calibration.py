@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from .errors import AnalysisError
 from scipy.signal import find_peaks
 
+from .errors import AnalysisError
 from .hip_travel import height_m
 from .orientation import Orientation
 from .resample import UniformStream
@@ -157,7 +156,8 @@ class Calibrator:
 
     # --- the upright without a standing phase ------------------------------------------------------------
 
-    def estimate_upright(self, streams: dict[str, UniformStream], orientations: dict[str, Orientation]) -> UprightEstimate:
+    def estimate_upright(self, streams: dict[str, UniformStream],
+                         orientations: dict[str, Orientation]) -> UprightEstimate:
         """The upright of every sensor when the recording has no quiet standing before the first rep.
 
         The reference sensor (back, else hip) gives the *tops* of the rep cycles: of the two ends of its

@@ -220,7 +220,8 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
         movement = classifier.classify(
             hip_drop_m=hip_drop, back_drop_m=back_drop, trunk_angle_deg=trunk_peak, pelvis_angle_deg=pelvis_peak,
             trunk_top_deg=trunk_top,
-            back_forward_m=back.forward_at_lowest_m(quiet_before, quiet_after) if back_drop is not None else None)
+            back_forward_m=back.forward_at_lowest_m(quiet_before, quiet_after)
+            if back is not None and back_drop is not None else None)
         flags = []
         if rounding is not None and rounding >= thresholds.back_rounding_deg:
             flags.append("back_rounding")

@@ -13,8 +13,7 @@ from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, commo
 from .calibration import Calibration, Calibrator
 from .errors import RecordingError
 from .hip_travel import forward_acceleration_mps2, height_m, vertical_acceleration_mps2
-from .metrics import (MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics,
-                      settle_movements)
+from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics, settle_movements
 from .orientation import Orientation, OrientationMethod, vqf_offline
 from .quality import QualityWarning, require_usable_rate, stream_warnings
 from .recording import Recording
@@ -30,11 +29,11 @@ ESTIMATE_BASIS = {"file_start": "the quiet start of the recording", "rep_tops": 
                   "sensor is highest)", "most_frequent": "the most frequent still posture"}
 UNCERTAIN_CALIBRATION = 0.5  # an estimated upright below this confidence is warned about on its own
 OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned about
-HEIGHT_HIGHPASS_HZ = 0.1
-STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing
-STEP_ACC_MPS2 = 1.0
-STEP_DOMINANCE = 1.5
-NOT_LIFTING_STEPPING_SHARE = 0.2  # a recording without reps stepping this much of the time is called walking  # ... and this many times the slower motion's RMS  # drift removal of the segmenting sensor's height (hip_travel.height_m)
+HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the segmenting sensor's height (hip_travel.height_m)
+STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing ...
+STEP_ACC_MPS2 = 1.0  # ... above this RMS ...
+STEP_DOMINANCE = 1.5  # ... and this many times the slower motion's RMS
+NOT_LIFTING_STEPPING_SHARE = 0.2  # a recording without reps stepping this much of the time is called walking
 
 
 @dataclass(frozen=True)
@@ -168,14 +167,18 @@ def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel]) -> np.ndar
         high = min(STEP_BAND_HZ[1], 0.45 * rate)
         if high <= STEP_BAND_HZ[0] or t.acc_z_mps2.size <= 30:
             continue
-        def rms(band: np.ndarray) -> np.ndarray:
-            power = sosfiltfilt(butter(2, 1.0, fs=rate, output="sos"), band**2)
-            return np.interp(series.time_s, t.time_s, np.sqrt(np.clip(power, 0.0, None)))
-        steps = rms(sosfiltfilt(butter(2, [STEP_BAND_HZ[0], high], btype="bandpass", fs=rate, output="sos"),
-                                t.acc_z_mps2))
-        slow = rms(sosfiltfilt(butter(2, STEP_BAND_HZ[0], fs=rate, output="sos"), t.acc_z_mps2 - t.acc_z_mps2.mean()))
+        steps = _rms_on(series.time_s, t, sosfiltfilt(
+            butter(2, [STEP_BAND_HZ[0], high], btype="bandpass", fs=rate, output="sos"), t.acc_z_mps2))
+        slow = _rms_on(series.time_s, t, sosfiltfilt(
+            butter(2, STEP_BAND_HZ[0], fs=rate, output="sos"), t.acc_z_mps2 - t.acc_z_mps2.mean()))
         out |= (steps > STEP_ACC_MPS2) & (steps > STEP_DOMINANCE * slow)
     return out
+
+
+def _rms_on(grid_s: np.ndarray, t: VerticalTravel, band: np.ndarray) -> np.ndarray:
+    """RMS of a filtered signal on ``t``'s grid over about a second, interpolated onto ``grid_s``."""
+    power = sosfiltfilt(butter(2, 1.0, fs=t.sampling_rate_hz, output="sos"), band**2)
+    return np.interp(grid_s, t.time_s, np.sqrt(np.clip(power, 0.0, None)))
 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],
@@ -256,8 +259,8 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
     if calibration.method == "estimated":
         warnings.append(QualityWarning(
             "estimated_calibration", "no quiet standing before the first rep: the standing posture was taken from "
-            f"{ESTIMATE_BASIS[calibration.basis]} (confidence {calibration.confidence:.2f}); stand still for 2 s before "
-            "a set for the most accurate angles"))
+            f"{ESTIMATE_BASIS[calibration.basis]} (confidence {calibration.confidence:.2f}); stand still for 2 s "
+            "before a set for the most accurate angles"))
         if calibration.confidence < UNCERTAIN_CALIBRATION:
             warnings.append(QualityWarning(
                 "uncertain_calibration", "the standing posture could not be confirmed (the start of the recording and "

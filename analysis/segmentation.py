@@ -73,7 +73,8 @@ class RepSegmenter:
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
     def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float,
-                  height_m: np.ndarray | None = None) -> tuple[list[np.ndarray], list[tuple[int, int, int]], np.ndarray]:
+                  height_m: np.ndarray | None = None,
+                  ) -> tuple[list[np.ndarray], list[tuple[int, int, int]], np.ndarray]:
         """Each rep's tilt peaks (indices into ``smooth``; several when humps merged), in time order.
 
         Tilt peaks qualify by their prominence (module docstring). With an informative height
@@ -88,22 +89,22 @@ class RepSegmenter:
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
         min_excursion = max(self.min_excursion_deg, self.min_prominence_fraction * deep)
         kept = candidates[props["prominences"] >= min_excursion]
-        dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0), None)
-        if dips.size == 0:
+        dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0, int),) * 2
+        if height_m is None or dips.size == 0:
             return [np.array([k]) for k in kept], [], dips
         depths = np.minimum(height_m[tops[:-1]], height_m[tops[1:]]) - height_m[dips]
         deep_dip = float(np.percentile(depths, self.deep_percentile))
         groups, claimed = [], np.zeros(kept.size, dtype=bool)
         height_only: list[tuple[int, int, int]] = []
-        for k, dip in enumerate(dips):
-            a, b = tops[k], tops[k + 1]
+        for d, dip in enumerate(dips):
+            a, b = tops[d], tops[d + 1]
             level = height_m[dip] + (1.0 - self.top_zone_fraction) * (min(height_m[a], height_m[b]) - height_m[dip])
             in_window = (kept > a) & (kept < b)
             claimed |= in_window & (height_m[kept] >= level)  # at the top of the height cycle: no rep
             depth = min(height_m[a], height_m[b]) - height_m[dip]
-            same_dip = np.array([in_window[i] and height_m[k] < level and abs(k - dip) <= self.max_hump_s * rate_hz
-                                 and self._rise_m(height_m, k, dip) < self.merge_rise_fraction * depth
-                                 for i, k in enumerate(kept)], dtype=bool)
+            same_dip = np.fromiter((in_window[i] and height_m[k] < level and abs(k - dip) <= self.max_hump_s * rate_hz
+                                    and self._rise_m(height_m, k, dip) < self.merge_rise_fraction * depth
+                                    for i, k in enumerate(kept)), dtype=bool, count=kept.size)
             claimed |= same_dip
             inside = kept[same_dip]
             if inside.size:
@@ -149,7 +150,7 @@ class RepSegmenter:
         by_dip = {dip: (top, next_top) for top, dip, next_top in height_only}
         reps = []
         for i, group in enumerate(groups):
-            if group.size == 1 and int(group[0]) in by_dip:
+            if height_m is not None and group.size == 1 and int(group[0]) in by_dip:
                 top, next_top = by_dip[int(group[0])]
                 rep = self._height_rep(height_m, top, int(group[0]), next_top)
                 if stepping is None or stepping[rep.start:rep.end + 1].mean() <= self.max_stepping_share:
@@ -178,7 +179,8 @@ class RepSegmenter:
             inside = (1.0 - self.edge_partial_fraction) * (smooth[peak] - min(smooth[left_top], smooth[right_top]))
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
-            if end - start >= self.min_rep_s * rate_hz and self._confirmed(smooth, height_m, stepping, start, peak, end):
+            long_enough = end - start >= self.min_rep_s * rate_hz
+            if long_enough and self._confirmed(smooth, height_m, stepping, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
 

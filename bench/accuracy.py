@@ -26,8 +26,7 @@ from hinge.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
 from hinge.analysis.report import build_report  # noqa: E402
 from hinge.analysis.simulate import FAMILIES, simulate_family  # noqa: E402
 from hinge.analysis.simulate.evaluate import Score, score_report  # noqa: E402
-from hinge.analysis.simulate.families import (  # noqa: E402
-    CORE_FAMILIES, HONESTY_FAMILIES, REAL_DATA_FAMILIES, REAL_WORLD_FAMILIES)
+from hinge.analysis.simulate.families import CORE_FAMILIES, HONESTY_FAMILIES, REAL_DATA_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
 
 TARGETS = {  # issue 9 (all families, old and new); lean-back and bottom time from issue 2
     "exact count share": (">=", 0.99),

@@ -214,14 +214,16 @@ def lumbar(rng):
     """The back sensor just above the sacrum instead of between the shoulder blades."""
     plan = _plan(rng, "lumbar", [_short_start(rng), _continuous(_set(rng, str(rng.choice(["squat", "rdl"])),
                                                                       int(rng.integers(6, 11))).reps), _end(rng)])
-    return replace(plan, geometry=replace(plan.geometry, back_sensor_lever_m=np.array([-0.08, 0.0, rng.uniform(0.0, 0.08)])))
+    lever = np.array([-0.08, 0.0, rng.uniform(0.0, 0.08)])
+    return replace(plan, geometry=replace(plan.geometry, back_sensor_lever_m=lever))
 
 
 def top_drift(rng):
     """The top posture drifts 10–35° forward during a continuous set (the trunk never comes back up)."""
     count = int(rng.integers(7, 11))
     drift = np.linspace(rng.uniform(10, 15), rng.uniform(28, 35), count)
-    reps = tuple(replace(r, lockout_top_deg=float(min(d, 0.55 * (r.pelvis_peak_deg + r.spine_peak_deg))), top_pause_s=0.0)
+    reps = tuple(replace(r, lockout_top_deg=float(min(d, 0.55 * (r.pelvis_peak_deg + r.spine_peak_deg))),
+                         top_pause_s=0.0)
                  for r, d in zip(_set(rng, str(rng.choice(["rdl", "good_morning"])), count).reps, drift))
     return _plan(rng, "top_drift", [Stand(rng.uniform(0.2, 0.5), sway_deg=0.0), SetPlan(reps),
                                     Stand(rng.uniform(0.3, 1.0), sway_deg=0.0)], names=("back",))
@@ -260,7 +262,8 @@ def clock_offset(rng):
     plan = _plan(rng, "clock_offset", [_start(rng), _set(rng, str(rng.choice(["swing", "rdl"])), 10), _end(rng)])
     hip = plan.sensors["hip"]
     offset = plan.sensors["back"].errors.clock_offset_s + rng.choice([-1, 1]) * rng.uniform(0.010, 0.040)
-    return replace(plan, sensors={**plan.sensors, "hip": replace(hip, errors=replace(hip.errors, clock_offset_s=offset))})
+    late_hip = replace(hip, errors=replace(hip.errors, clock_offset_s=offset))
+    return replace(plan, sensors={**plan.sensors, "hip": late_hip})
 
 
 def unix_epoch(rng):

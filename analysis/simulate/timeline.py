@@ -112,7 +112,8 @@ class Timeline:
             steps = step_hz * t
             arrays["drop_m"] -= climb_m_per_step * (np.floor(steps) + min_jerk(steps - np.floor(steps)))
             arrays["pelvis_pitch_deg"] += 8.0 * envelope
-        for c in ("pelvis_pitch_deg", "spine_flex_deg", "hike_deg", "pelvis_yaw_deg") + (() if climb_m_per_step else ("drop_m",)):
+        returning = ("pelvis_pitch_deg", "spine_flex_deg", "hike_deg", "pelvis_yaw_deg")
+        for c in returning + (() if climb_m_per_step else ("drop_m",)):  # stairs leave the hips higher
             arrays[c][-1] = self.state[c]
         self._append(arrays, n)
 
