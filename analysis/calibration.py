@@ -23,7 +23,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .errors import AnalysisError
-from .hip_travel import height_m
+from .hip_travel import HEIGHT_HIGHPASS_HZ, height_m
 from .orientation import Orientation
 from .resample import UniformStream
 from .segmentation import lowpass_deg
@@ -116,7 +116,7 @@ class Calibrator:
     sign_percentile: float = 99.5      # the hinge axis sign: this percentile of the angle forward beats its mirror
     min_moving_samples: int = 50
     top_cutoff_hz: float = 1.5         # low-pass of the reference pitch before its tops are found
-    height_highpass_hz: float = 0.1    # drift removal of the integrated height (and of the pitch it is compared to)
+    height_highpass_hz: float = HEIGHT_HIGHPASS_HZ  # drift removal of the height (and of the pitch compared to it)
     top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent ...
     min_cycle_s: float = 0.8           # ... at least this far from the next one
     top_prominence_deg: float = 5.0    # without height evidence, a top is a pitch minimum this prominent

@@ -45,7 +45,10 @@ def vertical_drop_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: i
     return float(max(0.0, -z.min()))
 
 
-def height_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, highpass_hz: float) -> np.ndarray:
+HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the integrated height (a lift's cycles of 1–10 s pass)
+
+
+def height_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, highpass_hz: float = HEIGHT_HIGHPASS_HZ) -> np.ndarray:
     """The sensor's height over a whole recording (m, up positive, about zero mean), (n,): vertical
     acceleration integrated twice, the integration drift removed by a zero-phase high-pass at ``highpass_hz``
     after each integration (a lift's cycles, 1–10 s, pass; the drift of minutes does not)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from .angles import AngleSeries, ClockOffset, SegmentAngles, clock_offset, common_series, segment_angles, shifted
 from .calibration import Calibration, Calibrator
@@ -29,10 +28,6 @@ ESTIMATE_BASIS = {"file_start": "the quiet start of the recording", "rep_tops": 
                   "sensor is highest)", "most_frequent": "the most frequent still posture"}
 UNCERTAIN_CALIBRATION = 0.5  # an estimated upright below this confidence is warned about on its own
 OUT_OF_STEP_S = 0.3  # a back–hip clock offset larger than this is warned about
-HEIGHT_HIGHPASS_HZ = 0.1  # drift removal of the segmenting sensor's height (hip_travel.height_m)
-STEP_BAND_HZ = (1.3, 3.0)  # step impacts of walking and stair climbing ...
-STEP_ACC_MPS2 = 1.0  # ... above this RMS ...
-STEP_DOMINANCE = 1.5  # ... and this many times the slower motion's RMS
 NOT_LIFTING_STEPPING_SHARE = 0.2  # a recording without reps stepping this much of the time is called walking
 
 
@@ -114,7 +109,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s)))
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
                                            height_m=_primary_height_m(series, streams, travel),
-                                           stepping=(stepping := _stepping(series, travel)))
+                                           stepping=(stepping := _stepping(series, travel, options.segmenter)))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
@@ -148,7 +143,7 @@ def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
                       travel: dict[str, VerticalTravel]) -> np.ndarray:
     """Height of the segmenting sensor (back where it records, else hip) on the common grid, m."""
     height = {n: np.interp(series.time_s, streams[n].time_s, height_m(
-        travel[n].acc_z_mps2, sampling_rate_hz=streams[n].sampling_rate_hz, highpass_hz=HEIGHT_HIGHPASS_HZ))
+        travel[n].acc_z_mps2, sampling_rate_hz=streams[n].sampling_rate_hz))
         for n in streams}
     if "back" not in height:
         return height["hip"]
@@ -157,28 +152,13 @@ def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
     return np.where(np.isnan(series.trunk_deg), height["hip"], height["back"])
 
 
-def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel]) -> np.ndarray:
-    """Where the lifter walks or climbs stairs, on the common grid (bool): a sensor's vertical acceleration
-    carries step impacts (``STEP_BAND_HZ``, RMS over about a second above ``STEP_ACC_MPS2``) that outweigh the
-    slow motion of a lift below the band (a squat's reversal has some step-band energy too, once per rep)."""
+def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel], segmenter: RepSegmenter) -> np.ndarray:
+    """Where any sensor shows stepping (:meth:`RepSegmenter.stepping`), on the common grid (bool)."""
     out = np.zeros(series.time_s.size, dtype=bool)
     for t in travel.values():
-        rate = t.sampling_rate_hz
-        high = min(STEP_BAND_HZ[1], 0.45 * rate)
-        if high <= STEP_BAND_HZ[0] or t.acc_z_mps2.size <= 30:
-            continue
-        steps = _rms_on(series.time_s, t, sosfiltfilt(
-            butter(2, [STEP_BAND_HZ[0], high], btype="bandpass", fs=rate, output="sos"), t.acc_z_mps2))
-        slow = _rms_on(series.time_s, t, sosfiltfilt(
-            butter(2, STEP_BAND_HZ[0], fs=rate, output="sos"), t.acc_z_mps2 - t.acc_z_mps2.mean()))
-        out |= (steps > STEP_ACC_MPS2) & (steps > STEP_DOMINANCE * slow)
+        mask = segmenter.stepping(t.acc_z_mps2, sampling_rate_hz=t.sampling_rate_hz)
+        out |= np.interp(series.time_s, t.time_s, mask.astype(float)) > 0.5
     return out
-
-
-def _rms_on(grid_s: np.ndarray, t: VerticalTravel, band: np.ndarray) -> np.ndarray:
-    """RMS of a filtered signal on ``t``'s grid over about a second, interpolated onto ``grid_s``."""
-    power = sosfiltfilt(butter(2, 1.0, fs=t.sampling_rate_hz, output="sos"), band**2)
-    return np.interp(grid_s, t.time_s, np.sqrt(np.clip(power, 0.0, None)))
 
 
 def _changes_posture(i: int, candidates: list[RepBounds], series: AngleSeries, travel: dict[str, VerticalTravel],

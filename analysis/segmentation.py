@@ -48,7 +48,10 @@ class RepSegmenter:
     min_prominence_deg: float = 15.0
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
-    max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping
+    max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping:
+    step_band_hz: tuple[float, float] = (1.3, 3.0)  # step impacts of walking and stair climbing ...
+    step_acc_mps2: float = 1.0            # ... above this RMS ...
+    step_dominance: float = 1.5           # ... and this many times the slower motion's RMS
     min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
@@ -183,6 +186,25 @@ class RepSegmenter:
             if long_enough and self._confirmed(smooth, height_m, stepping, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
+
+    def stepping(self, acc_z_mps2: np.ndarray, *, sampling_rate_hz: float) -> np.ndarray:
+        """Where the lifter walks or climbs stairs, on the sensor's grid (bool): its vertical acceleration carries
+        step impacts (``step_band_hz``, RMS over about a second above ``step_acc_mps2``) that outweigh the slow
+        motion of a lift below the band by ``step_dominance`` (a squat's reversal has some step-band energy
+        too, but once per rep)."""
+        high = min(self.step_band_hz[1], 0.45 * sampling_rate_hz)
+        if high <= self.step_band_hz[0] or acc_z_mps2.size <= 30:
+            return np.zeros(acc_z_mps2.size, dtype=bool)
+
+        def rms(x: np.ndarray) -> np.ndarray:
+            power = sosfiltfilt(butter(2, 1.0, fs=sampling_rate_hz, output="sos"), x**2)
+            return np.sqrt(np.clip(power, 0.0, None))
+
+        steps = rms(sosfiltfilt(butter(2, [self.step_band_hz[0], high], btype="bandpass", fs=sampling_rate_hz,
+                                       output="sos"), acc_z_mps2))
+        slow = rms(sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
+                               acc_z_mps2 - acc_z_mps2.mean()))
+        return (steps > self.step_acc_mps2) & (steps > self.step_dominance * slow)
 
     def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
                    peak: int, end: int) -> bool:
