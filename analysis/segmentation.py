@@ -105,9 +105,9 @@ class RepSegmenter:
             in_window = (kept > a) & (kept < b)
             claimed |= in_window & (height_m[kept] >= level)  # at the top of the height cycle: no rep
             depth = min(height_m[a], height_m[b]) - height_m[dip]
-            same_dip = np.fromiter((in_window[i] and height_m[k] < level and abs(k - dip) <= self.max_hump_s * rate_hz
-                                    and self._rise_m(height_m, k, dip) < self.merge_rise_fraction * depth
-                                    for i, k in enumerate(kept)), dtype=bool, count=kept.size)
+            same_dip = in_window & (height_m[kept] < level) & (np.abs(kept - dip) <= self.max_hump_s * rate_hz)
+            for i in np.flatnonzero(same_dip):
+                same_dip[i] = self._rise_m(height_m, int(kept[i]), int(dip)) < self.merge_rise_fraction * depth
             claimed |= same_dip
             inside = kept[same_dip]
             if inside.size:
