@@ -91,7 +91,7 @@ class ClockOffset:
     correlation: float
 
 
-OFFSET_GRID_HZ = 400.0
+OFFSET_GRID_HZ = 100.0
 OFFSET_CUTOFF_HZ = 6.0
 MAX_OFFSET_S = 1.0
 MIN_OFFSET_CORRELATION = 0.5

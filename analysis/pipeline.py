@@ -106,7 +106,9 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         travel[n] = VerticalTravel(
             st.time_s - (offset.hip_minus_back_s if offset is not None and n == "hip" else 0.0),
             vertical_acceleration_mps2(st, orientations[n], gravity_mps2=gravity), st.sampling_rate_hz,
-            forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s)))
+            # forward travel is evidence for the back sensor only (metrics.MovementClassifier)
+            forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s))
+            if n == "back" else None)
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
                                            height_m=_primary_height_m(series, streams, travel),
                                            stepping=(stepping := _stepping(series, travel, options.segmenter)))
