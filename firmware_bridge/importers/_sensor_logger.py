@@ -233,7 +233,7 @@ def _specific_force(seconds: dict[str, tuple[np.ndarray, np.ndarray]], platform:
 def _sign(platform: str | None, where: str, what: str) -> float:
     if platform is None:
         raise RecordingError(f"{where}: {what} has opposite signs on iOS and Android and the platform is unknown "
-                             "(include Metadata.csv, or say the platform)")
+                             "(include Metadata.csv, or say the platform: --platform ios or android)")
     return -1.0 if platform == "ios" else 1.0
 
 

@@ -62,10 +62,7 @@ def load_recording_files(files: Mapping[str, bytes], *, sensor: str = "hip", nam
     ``platform`` and ``columns`` as for :func:`load_recording`.
     """
     if columns is not None:
-        try:
-            return read_columns(files, columns, sensor=sensor)
-        except RecordingError as error:
-            raise RecordingError(f"{name}: {error}") from None
+        return read_columns(files, columns, sensor=sensor)
     kinds = {path: _csv_kind(data) for path, data in files.items()}
     if "sensor_logger" in kinds.values():
         return read_sensor_logger_files(files, sensor=sensor, platform=platform)
