@@ -92,8 +92,9 @@ class AxesCheck:
 
     A quiet moment is a ``quiet_block_s`` stretch in which the angular rate stays below ``quiet_radps``, each
     acceleration axis varies by less than ``quiet_std_mps2`` (standard deviation) and the mean acceleration's
-    magnitude is within ``quiet_gravity_mps2`` of standard gravity: the accelerometer then measures gravity
-    alone, whatever the body did before or after. Within each ``window_s`` window (half-overlapping) the
+    magnitude is within ``quiet_gravity_mps2`` of gravity as this sensor reads it (the median over still
+    stretches: real sensors are off by a few %): the accelerometer then measures gravity alone, whatever the body
+    did before or after. Within each ``window_s`` window (half-overlapping) the
     gyroscope is integrated both as recorded and reversed, and each quiet moment's gravity direction is turned
     back into the window's first frame; the right hypothesis brings them together, the wrong one spreads them by
     about twice the turn. Only windows whose quiet moments differ by at least ``min_turn_deg`` count.
@@ -103,9 +104,9 @@ class AxesCheck:
     rate_hz: float = 25.0
     window_s: float = 4.0
     quiet_block_s: float = 0.2
-    quiet_radps: float = 0.3
-    quiet_std_mps2: float = 0.3
-    quiet_gravity_mps2: float = 0.5
+    quiet_radps: float = 0.5
+    quiet_std_mps2: float = 0.5
+    quiet_gravity_mps2: float = 1.0
     min_turn_deg: float = 8.0
     full_windows: int = 6
 
@@ -142,9 +143,12 @@ class AxesCheck:
             return 0.0, 0
         blocks = acc[index].reshape(index.shape[0], length // block, block, 3)
         mean_mps2 = blocks.mean(axis=2)
-        quiet = ((peak_radps[index].reshape(blocks.shape[:3]) < self.quiet_radps).all(axis=2)
-                 & (blocks.std(axis=2).max(axis=2) < self.quiet_std_mps2)
-                 & (np.abs(np.linalg.norm(mean_mps2, axis=2) - STANDARD_GRAVITY_MPS2) < self.quiet_gravity_mps2))
+        still = (peak_radps[index].reshape(blocks.shape[:3]) < self.quiet_radps).all(axis=2) & (
+            blocks.std(axis=2).max(axis=2) < self.quiet_std_mps2)
+        magnitude = np.linalg.norm(mean_mps2, axis=2)
+        # gravity as this sensor reads it (scale errors of a few % are common): the median over still blocks
+        gravity_mps2 = float(np.median(magnitude[still])) if still.any() else STANDARD_GRAVITY_MPS2
+        quiet = still & (np.abs(magnitude - gravity_mps2) < self.quiet_gravity_mps2)
         gravity = mean_mps2 / np.linalg.norm(mean_mps2, axis=2, keepdims=True)
         turn_deg = _spread_deg(gravity, quiet).max(axis=1)
         informative = (quiet.sum(axis=1) >= 2) & (turn_deg >= self.min_turn_deg)
