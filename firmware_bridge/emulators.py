@@ -147,11 +147,15 @@ class EmulatedWearable(abc.ABC):
             if self._rng.uniform() < self.loss_probability:
                 self.dropped_packets += 1
             elif self.device.connections:
-                # logged first: once called, all of the packet's notifications go out even if this task is
-                # cancelled (shielded: a real device never stops inside a packet)
+                # logged first: once called, the packet's notifications go out even if this task is cancelled
+                # (several are shielded: a real device never stops inside a packet)
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
-                await asyncio.shield(self._send(self._notifications(payload)))
+                notifications = self._notifications(payload)
+                if len(notifications) == 1:
+                    await self._send(notifications)
+                else:
+                    await asyncio.shield(self._send(notifications))
             k += samples_per_packet
 
     async def _send(self, notifications: list[bytes]) -> None:
