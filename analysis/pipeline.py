@@ -10,6 +10,7 @@ import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
+from .errors import RecordingError
 from .hip_travel import vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
@@ -19,7 +20,6 @@ from .recording_format import read_recording
 from .resample import UniformStream, regularize
 from .segmentation import RepBounds, RepSegmenter
 from .sets import Summary, group_sets, summarize
-from .errors import RecordingError
 from .units import UnitDecision, apply_axes, axes_warnings, decide_axes, decide_units, to_canonical
 
 POSTURE_HOLD_S = 2.0
@@ -91,7 +91,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
 
     travel = {
         n: VerticalTravel(streams[n].time_s, vertical_acceleration_mps2(
-            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2), streams[n].sampling_rate_hz)
+            streams[n], orientations[n], gravity_mps2=calibration.segments[n].gravity_mps2),
+            streams[n].sampling_rate_hz)
         for n in streams
     }
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz)
@@ -166,7 +167,8 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
     if len(streams) == 1:
         (present,) = streams
         missing = "hip" if present == "back" else "back"
-        lost = "pelvis angle, back rounding and hip travel" if missing == "hip" else "trunk angle, back rounding and lean-back"
+        lost = ("pelvis angle, back rounding and hip travel" if missing == "hip"
+                else "trunk angle, back rounding and lean-back")
         warnings.append(QualityWarning("sensor_missing", f"only the {present} sensor was recorded: {lost} are not "
                                                          "available", missing))
     if calibration.method == "estimated":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from bumble import gatt
@@ -64,7 +65,7 @@ class EmulatedWearable(abc.ABC):
         self.battery_percent = battery_percent
         self._rng = np.random.default_rng(seed)
         self._data: gatt.Characteristic  # the notifying data characteristic, made by each subclass
-        self.device: Device | None = None
+        self.device: Device  # set by attach()
         self._epoch_s = 0.0  # host time of power-on, when the device clock read _device_offset_s
         self._device_offset_s = 1000.0 + 100.0 * self._rng.uniform()  # device clock at power-on (arbitrary)
         self._task: asyncio.Task | None = None
@@ -172,7 +173,7 @@ class EmulatedWearable(abc.ABC):
         await self.device.notify_subscribers(self._battery_level, bytes([percent]))
 
     def _battery_service(self) -> gatt.Service:
-        self._battery_level = gatt.Characteristic(
+        self._battery_level: gatt.Characteristic[bytes] = gatt.Characteristic(
             gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
             gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE,
             gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent])))
@@ -193,8 +194,8 @@ class EmulatedWearable(abc.ABC):
         return [packet]
 
 
-def _notifying(uuid: str) -> gatt.Characteristic:
-    return gatt.Characteristic(uuid, gatt.Characteristic.Properties.NOTIFY, 0, b"")
+def _notifying(uuid: str) -> gatt.Characteristic[bytes]:
+    return gatt.Characteristic(uuid, gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.Permissions(0), b"")
 
 
 def _command_sink(uuid: str, on_write) -> gatt.Characteristic:
@@ -220,7 +221,7 @@ class HingeImuEmulator(EmulatedWearable):
         self.acc_range_g, self.gyr_range_dps = 16, 2000
         self._seq = 0
         self._data = _notifying(hinge_imu.DATA_UUID)
-        self._control = gatt.Characteristic(
+        self._control: gatt.Characteristic[bytes] = gatt.Characteristic(
             hinge_imu.CONTROL_UUID, gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.NOTIFY,
             gatt.Characteristic.WRITEABLE, gatt.CharacteristicValue(write=self._on_command))
 
@@ -229,8 +230,9 @@ class HingeImuEmulator(EmulatedWearable):
         return self._task is not None
 
     def _services(self) -> list[gatt.Service]:
-        info = gatt.Characteristic(hinge_imu.INFO_UUID, gatt.Characteristic.Properties.READ,
-                                   gatt.Characteristic.READABLE, gatt.CharacteristicValue(read=self._info))
+        info: gatt.Characteristic[bytes] = gatt.Characteristic(
+            hinge_imu.INFO_UUID, gatt.Characteristic.Properties.READ, gatt.Characteristic.READABLE,
+            gatt.CharacteristicValue(read=self._info))
         return [gatt.Service(hinge_imu.SERVICE_UUID, [self._data, info, self._control]), self._battery_service()]
 
     def _advertising_data(self) -> bytes:
@@ -367,7 +369,7 @@ def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict
             for i, (sensor, stream) in enumerate(recording.sensors.items())}
 
 
-async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_hz: float, scenario,
+async def record_emulated(path, emulators: Mapping[str, EmulatedWearable], *, rate_hz: float, scenario,
                           server_url: str | None = None):
     """Record ``emulators`` (sensor → emulator) through bleak on a fresh virtual link while the coroutine
     ``scenario(emulators)`` runs; then stop the devices, let notifications in flight land, stop the recorder.

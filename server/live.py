@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +89,15 @@ class LiveSession:
         self.id = session_id
         self.path = path
         self.thresholds = dict(thresholds)
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.metadata: dict[str, str] = {"source": "hinge live", "live_session": session_id}
         self.sensors: dict[str, SensorStream] = {}
         self.sources: list[Source] = []
         self.reps: list[dict[str, Any]] = []
         self.state: dict[str, Any] | None = None
         self.ended_session_id: int | None = None
-        self._writer = None
-        self._analyzer = None
+        self._writer: RecordingWriter | None = None
+        self._analyzer: LiveAnalyzer | None = None
         self._analyzer_sensors: tuple[str, ...] = ()
         self._viewers: list[asyncio.Queue[str | None]] = []
         self._sensor_logger_previous: dict[str, Mapping[str, Any]] = {}
@@ -215,13 +215,14 @@ class LiveSession:
             self._analyse(sensor, time_s, acc_mps2, gyr_radps)
         return int(time_s.size)
 
-    def _open_writer(self):
+    def _open_writer(self) -> RecordingWriter:
         if self._writer is None:
             self.metadata["created"] = self.started_at
             self._writer = RecordingWriter(self.path, self.metadata)
         return self._writer
 
     def _analyse(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
+        assert self._analyzer is not None, "built when the first samples arrived"
         reps = self._analyzer.push(sensor, time_s, acc_mps2, gyr_radps)
         self.state = json_ready(self._analyzer.state())
         self._publish({"type": "state", "state": self.state, "server_time_s": time.time()})
@@ -238,7 +239,8 @@ class LiveSession:
     def _rebuild_analyzer(self) -> None:
         """A new streaming analysis for the sensors seen so far, fed again from the file (see module notes)."""
         self._analyzer_sensors = self._wanted_sensors()
-        self._analyzer = LiveAnalyzer(sensors=self._analyzer_sensors, thresholds=Thresholds(**self.thresholds))
+        analyzer = self._analyzer = LiveAnalyzer(sensors=self._analyzer_sensors,
+                                                 thresholds=Thresholds(**self.thresholds))
         self.reps = []
         recording = read_recording(self.path)
         start_s = min(s.time_s[0] for s in recording.sensors.values())
@@ -247,9 +249,9 @@ class LiveSession:
             for name, stream in recording.sensors.items():
                 part = (stream.time_s >= chunk_start_s) & (stream.time_s < chunk_start_s + REPLAY_CHUNK_S)
                 if part.any():
-                    self.reps.extend(json_ready(rep) for rep in self._analyzer.push(
+                    self.reps.extend(json_ready(rep) for rep in analyzer.push(
                         name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part]))
-        self.state = json_ready(self._analyzer.state())
+        self.state = json_ready(analyzer.state())
         self._publish(self.snapshot())
 
     # viewers

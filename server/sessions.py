@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,9 @@ def create_session(
     thresholds = {**default_thresholds(), **(thresholds or {})}
     report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds,
                              platform=platform)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start_time_s = float(report["recording"]["start_time_s"])
-    date = datetime.fromtimestamp(start_time_s, timezone.utc) if start_time_s >= _UNIX_TIME_FROM_S else now
+    date = datetime.fromtimestamp(start_time_s, UTC) if start_time_s >= _UNIX_TIME_FROM_S else now
     return store.create(
         recording=content,
         filename=filename,
@@ -109,6 +109,6 @@ def import_demo_recordings(store: SessionStore, demo_dir: Path) -> int:
             log.warning("demo recording %s not imported: %s", path.name, error)
             continue
         imported += 1
-    store.set_meta(DEMOS_IMPORTED_KEY, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    store.set_meta(DEMOS_IMPORTED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
     log.info("imported %d demo recording(s) from %s", imported, demo_dir)
     return imported

@@ -8,8 +8,12 @@ and nowhere else.
 from ._columns import PRESETS, ColumnMap, column_maps, parse_column_spec, read_columns
 from ._phyphox import read_phyphox_files
 from ._resample import MAX_GAP_S, combine_placements, interpolate_onto, merge_onto_accelerometer
-from ._sensor_logger import (STANDARD_GRAVITY_MPS2, read_sensor_logger_files, read_sensor_logger_json,
-                             read_sensor_logger_push)
+from ._sensor_logger import (
+                             STANDARD_GRAVITY_MPS2,
+                             read_sensor_logger_files,
+                             read_sensor_logger_json,
+                             read_sensor_logger_push,
+)
 from .detect import SUPPORTED_FORMATS, load_recording, load_recording_files
 
 __all__ = [

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -157,7 +157,8 @@ def _quantities(table: Table) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         time_columns = {t for _, t in axes.values()}
         if None in time_columns or len(time_columns) != 1:
             raise RecordingError(f"{table.source}: no 'Time (s)' column before the {_NAMES[kind]} columns")
-        block = table.values[:, [time_columns.pop(), axes["x"][0], axes["y"][0], axes["z"][0]]]
+        time_column: int = time_columns.pop()  # type: ignore[assignment]  # None was ruled out above
+        block = table.values[:, [time_column, axes["x"][0], axes["y"][0], axes["z"][0]]]
         out[kind] = _strip_padding(block, table, kind)
     return out
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def read_sensor_logger_files(files: Mapping[str, bytes], *, sensor: str = "hip",
 def read_sensor_logger_json(records: list, *, sensor: str = "hip", platform: str | None = None) -> Recording:
     """Import Sensor Logger's JSON export (an array of ``{"sensor": .., "time": .., "x": ..}`` records);
     ``platform`` as for :func:`read_sensor_logger_files`."""
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    rows: dict[str, list[tuple[float, ...]]] = {}
     metadata_row: dict[str, str] = {}
     for index, record in enumerate(records):
         if not isinstance(record, dict) or "sensor" not in record:
@@ -146,13 +146,13 @@ def read_sensor_logger_push(messages: Iterable[Mapping | str | bytes], *, sensor
     samples of a batch without gyroscope samples on both sides are dropped; pass a window of consecutive
     messages to lose only its ends. Repeated messages (same stamps) are merged, not duplicated.
     """
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    rows: dict[str, list[tuple[float, ...]]] = {}
     session_ids = set()
     for index, message in enumerate(messages):
         if isinstance(message, (str, bytes, bytearray)):
             try:
                 message = json.loads(message)
-            except ValueError as error:
+            except json.JSONDecodeError as error:
                 raise RecordingError(f"push message {index}: not JSON ({error.msg} at char {error.pos})") from None
         if not isinstance(message, Mapping) or not isinstance(message.get("payload"), list):
             raise RecordingError(f"push message {index}: expected an object with a 'payload' list")
@@ -260,7 +260,7 @@ def _platform(row: Mapping[str, str], given: str | None) -> tuple[dict[str, str]
     return {"platform": platform}, "android" if standardised else platform
 
 
-def _tables_from_rows(rows: Mapping[str, list[tuple[float, float, float, float]]]) -> Tables:
+def _tables_from_rows(rows: Mapping[str, list[tuple[float, ...]]]) -> Tables:
     arrays = {name: np.array(r, dtype=np.float64) for name, r in rows.items()}
     return {name: (a[:, 0], a[:, 1:]) for name, a in arrays.items()}
 
@@ -274,7 +274,7 @@ def _finite(time_ns: np.ndarray, xyz: np.ndarray, *, source: str) -> tuple[np.nd
 
 def _number(value: object, where: str) -> float:
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]  # any JSON value: a non-number raises below
     except (TypeError, ValueError):
         raise RecordingError(f"{where}: {value!r} is not a number") from None
     if not np.isfinite(number):

@@ -13,7 +13,7 @@ import json
 import posixpath
 import zipfile
 import zlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from hinge.analysis.errors import RecordingError
 from hinge.analysis.recording import Recording
@@ -21,8 +21,12 @@ from hinge.analysis.recording_format import HEADER, read_recording
 
 from ._columns import ColumnMap, read_columns
 from ._phyphox import is_phyphox_csv, read_phyphox_files
-from ._sensor_logger import (is_sensor_logger_csv, read_sensor_logger_files, read_sensor_logger_json,
-                             read_sensor_logger_push)
+from ._sensor_logger import (
+    is_sensor_logger_csv,
+    read_sensor_logger_files,
+    read_sensor_logger_json,
+    read_sensor_logger_push,
+)
 
 SUPPORTED_FORMATS = ("hinge-recording/1 CSV, Sensor Logger export (zip, folder of CSVs or JSON) or push JSON, "
                      "phyphox CSV export (zip or CSV); any other CSV by naming its columns (--columns or --preset)")

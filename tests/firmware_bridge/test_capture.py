@@ -18,11 +18,17 @@ from bleak.exc import BleakDeviceNotFoundError
 
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
+from hinge.firmware_bridge.clock import host_time_s
 from hinge.firmware_bridge.devices import hinge_imu
 from hinge.firmware_bridge.devices.base import STANDARD_GRAVITY_MPS2
-from hinge.firmware_bridge.emulators import (EmulatedWearable, HingeImuEmulator, MovesenseEmulator, WitMotionEmulator,
-                                       record_emulated, stream_at_rate)
-from hinge.firmware_bridge.clock import host_time_s
+from hinge.firmware_bridge.emulators import (
+    EmulatedWearable,
+    HingeImuEmulator,
+    MovesenseEmulator,
+    WitMotionEmulator,
+    record_emulated,
+    stream_at_rate,
+)
 from hinge.firmware_bridge.errors import DeviceError
 from hinge.firmware_bridge.virtual_radio import VirtualRadio
 

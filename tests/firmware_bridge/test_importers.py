@@ -21,9 +21,16 @@ from scipy.spatial.transform import Rotation
 from hinge.analysis.errors import RecordingError
 from hinge.analysis.recording import Recording, SensorStream
 from hinge.analysis.recording_format import read_recording, write_recording
-from hinge.firmware_bridge.importers import (MAX_GAP_S, STANDARD_GRAVITY_MPS2, SUPPORTED_FORMATS, combine_placements,
-                                       load_recording, load_recording_files, merge_onto_accelerometer,
-                                       read_sensor_logger_push)
+from hinge.firmware_bridge.importers import (
+    MAX_GAP_S,
+    STANDARD_GRAVITY_MPS2,
+    SUPPORTED_FORMATS,
+    combine_placements,
+    load_recording,
+    load_recording_files,
+    merge_onto_accelerometer,
+    read_sensor_logger_push,
+)
 
 G = STANDARD_GRAVITY_MPS2
 AXIS = np.array([0.4, -0.7, 0.9]) / np.linalg.norm([0.4, -0.7, 0.9])
