@@ -10,7 +10,6 @@ import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
-from .errors import RecordingError
 from .hip_travel import vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline

@@ -6,8 +6,8 @@ converted (and the report says so), anything ambiguous is an error naming the op
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class UnitDecision:
     acc_unit: str
     gyr_unit: str
     notes: tuple[str, ...]  # what was detected automatically (for the report's warnings)
-    axes: Mapping[str, "AxesDecision"] = field(default_factory=dict)  # per sensor, set by :func:`decide_axes`
+    axes: Mapping[str, AxesDecision] = field(default_factory=dict)  # per sensor, set by :func:`decide_axes`
 
 
 def decide_units(recording: Recording, *, acc_unit: str, gyr_unit: str) -> UnitDecision:
@@ -136,7 +136,8 @@ class AxesCheck:
         acc = acc_mps2[:n * step].reshape(n, step, 3).mean(axis=1)
         gyr = gyr_radps[:n * step].reshape(n, step, 3).mean(axis=1)
         peak_radps = np.linalg.norm(gyr_radps[:n * step], axis=1).reshape(n, step).max(axis=1)
-        ok = np.ones(n, bool) if measured is None else measured[:n * step].reshape(n, step).all(axis=1)
+        measured = np.ones(n * step, bool) if measured is None else np.asarray(measured[:n * step], bool)
+        ok = np.all(measured.reshape(n, step), axis=1)
         index = np.arange(0, n - length + 1, length // 2)[:, None] + np.arange(length)
         index = index[ok[index].all(axis=1)]
         if index.shape[0] == 0:

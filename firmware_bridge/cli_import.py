@@ -10,8 +10,15 @@ from hinge.analysis.errors import RecordingError
 from hinge.analysis.recording import SENSOR_NAMES, Recording
 from hinge.analysis.recording_format import write_recording
 
-from .importers import (PRESETS, SUPPORTED_FORMATS, ColumnMap, column_maps, combine_placements, load_recording,
-                        load_recording_files)
+from .importers import (
+    PRESETS,
+    SUPPORTED_FORMATS,
+    ColumnMap,
+    column_maps,
+    combine_placements,
+    load_recording,
+    load_recording_files,
+)
 from .importers._columns import ACC_UNITS_MPS2, GYR_UNITS_RADPS, TIME_UNITS_S
 from .importers._sensor_logger import PLATFORMS
 

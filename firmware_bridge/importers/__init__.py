@@ -1,6 +1,7 @@
 """Importers for phone-app recordings: each turns an app's export into a canonical :class:`Recording`.
 
-One private module per app (``_sensor_logger``, ``_phyphox``; ``_columns`` maps any other CSV's named columns); :mod:`.detect` recognises the format of an
+One private module per app (``_sensor_logger``, ``_phyphox``; ``_columns`` maps any other CSV's named
+columns); :mod:`.detect` recognises the format of an
 upload. Conversions to canonical units and axes (acc m/s² specific force, gyr rad/s, Unix seconds) happen here
 and nowhere else.
 """

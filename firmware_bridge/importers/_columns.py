@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 import numpy as np
 
@@ -66,8 +66,12 @@ class Preset:
     variants: tuple[ColumnMap, ...]
 
 
+def _three(names: list[str]) -> tuple[str, str, str]:
+    return names[0], names[1], names[2]
+
+
 def _xyz(template: str) -> tuple[str, str, str]:
-    return tuple(template.format(a) for a in "XYZ")  # type: ignore[return-value]
+    return _three([template.format(a) for a in "XYZ"])
 
 
 PRESETS: Mapping[str, Preset] = {
@@ -111,8 +115,8 @@ def parse_column_spec(spec: str) -> dict[str, list[str]]:
             out[key].append(cell.strip())
     for key, names in out.items():
         if len(names) != (1 if key == "time" else 3) or not all(names):
-            raise RecordingError(f"--columns: {key} needs {'one column' if key == 'time' else 'three columns (x, y, z)'}"
-                                 f", got {', '.join(repr(n) for n in names)}")
+            wanted = "one column" if key == "time" else "three columns (x, y, z)"
+            raise RecordingError(f"--columns: {key} needs {wanted}, got {', '.join(repr(n) for n in names)}")
     return out
 
 
@@ -130,12 +134,12 @@ def column_maps(*, preset: str | None = None, columns: str | None = None, time_u
         missing = [key for key in ("time", "acc", "gyr") if key not in given]
         if missing:
             raise RecordingError(f"--columns needs {', '.join(missing)} too (or a --preset: {', '.join(PRESETS)})")
-        bases = (ColumnMap(given["time"][0], tuple(given["acc"]), tuple(given["gyr"])),)  # type: ignore[arg-type]
+        bases: tuple[ColumnMap, ...] = (ColumnMap(given["time"][0], _three(given["acc"]), _three(given["gyr"])),)
     else:
         bases = PRESETS[preset].variants
     maps = []
     for base in bases:
-        changes: dict = {k: (v[0] if k == "time" else tuple(v)) for k, v in given.items()}
+        changes: dict = {k: (v[0] if k == "time" else _three(v)) for k, v in given.items()}
         changes.update({k: v for k, v in (("time_unit", time_unit), ("acc_unit", acc_unit), ("gyr_unit", gyr_unit))
                         if v is not None})
         mapped = replace(base, **changes)
@@ -173,7 +177,7 @@ class _Text:
     lines: tuple[str, ...]
 
     @classmethod
-    def of(cls, data: bytes, *, source: str) -> "_Text":
+    def of(cls, data: bytes, *, source: str) -> _Text:
         return cls(source, tuple(decode_text(data, source=source).splitlines()))
 
     def header(self, wanted: list[str]) -> tuple[int, str, list[str]] | None:

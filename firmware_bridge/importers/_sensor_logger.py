@@ -124,8 +124,8 @@ def read_sensor_logger_json(records: list, *, sensor: str = "hip", platform: str
             rows.setdefault(name, []).append(tuple(_number(record.get(key), f"{where}: {key}")
                                                    for key in ("time", "x", "y", "z")))
     stated, platform = _platform(metadata_row, platform)
-    return recording_from_tables(_tables_from_rows(rows), platform=platform, sensor=sensor,
-                                 metadata={"source": f"Sensor Logger JSON ({platform or 'platform unknown'})", **stated},
+    metadata = {"source": f"Sensor Logger JSON ({platform or 'platform unknown'})", **stated}
+    return recording_from_tables(_tables_from_rows(rows), platform=platform, sensor=sensor, metadata=metadata,
                                  where="Sensor Logger JSON export")
 
 

@@ -77,12 +77,16 @@ def test_violent_motion_without_quiet_moments_decides_nothing(mirror_axis):
     assert decision.confidence < 0.5
 
 
+def _first_set(plan) -> SetPlan:
+    return next(block for block in plan.blocks if isinstance(block, SetPlan))
+
+
 def _heavy_session(seed: int, mirror_axis: int | None):
     """Running, turning, big fidgets and continuous kettlebell swings between paused RDL sets, in either frame."""
     rng = np.random.default_rng(seed)
     base = FAMILIES["walking_sets"](rng)
-    swings = SetPlan(tuple(replace(r, top_pause_s=0.0) for r in FAMILIES["swing"](rng).blocks[1].reps))
-    rdls = FAMILIES["slow_pause"](rng).blocks[1]
+    swings = SetPlan(tuple(replace(r, top_pause_s=0.0) for r in _first_set(FAMILIES["swing"](rng)).reps))
+    rdls = _first_set(FAMILIES["slow_pause"](rng))
     blocks = (Stand(0.5), Walk(8.0, turn_deg=170.0, speed_mps=2.8, step_hz=2.9), Fidget(6.0, amplitude_deg=25.0),
               swings, Walk(5.0, turn_deg=-120.0, speed_mps=2.5, step_hz=2.7), rdls, Fidget(4.0, amplitude_deg=20.0),
               swings, Stand(0.5))
@@ -111,7 +115,8 @@ def test_a_frame_known_to_the_importer_is_never_flipped_and_a_disagreement_is_re
         axes = report["units"]["axes"][name]
         assert (axes["frame"], axes["decided_by"], axes["reversed"]) == ("right-handed", "importer", False)
         assert axes["check"] == "left-handed" and axes["confidence"] >= 0.5
-        np.testing.assert_array_equal(result.streams[name].gyr_radps, regularize(name, recording.sensors[name]).gyr_radps)
+        as_recorded = regularize(name, recording.sensors[name]).gyr_radps
+        np.testing.assert_array_equal(result.streams[name].gyr_radps, as_recorded)
     codes = [(w["code"], w["sensor"]) for w in report["warnings"]]
     assert ("axes_disagreement", "back") in codes and ("axes_disagreement", "hip") in codes
     assert not any(code == "unit_conversion" for code, _ in codes)

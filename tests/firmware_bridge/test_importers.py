@@ -616,7 +616,7 @@ def _grid_s(rate_hz: float, *, start_s: float, end_s: float, step_s: float = 0.0
     return T0_S + np.round(np.arange(start_s, end_s, 1.0 / rate_hz) / step_s) * step_s
 
 
-def _delimited(header: list[str], rows: list[list[str]], separator: str, preamble: list[str] = ()) -> bytes:
+def _delimited(header: list[str], rows: list[list[str]], separator: str, preamble: tuple[str, ...] = ()) -> bytes:
     return ("\n".join([*preamble, separator.join(header), *(separator.join(r) for r in rows)]) + "\n").encode()
 
 
@@ -658,7 +658,7 @@ def movella_dot_export(*, wrap_at_s: float) -> bytes:
     time_s = _grid_s(60.0, start_s=0.0, end_s=DURATION_S, step_s=1e-6)
     fine_us = (np.round((time_s - T0_S + (2**32 * 1e-6 - wrap_at_s)) * 1e6).astype(np.int64)) % 2**32
     acc, gyr = truth(time_s)["acc"], np.degrees(truth(time_s)["gyr"])
-    preamble = ["DeviceTag: 1", "Firmware Version: 2.6.0", "App Version: 2023.0.0", "Filter Profile: General"]
+    preamble = ("DeviceTag: 1", "Firmware Version: 2.6.0", "App Version: 2023.0.0", "Filter Profile: General")
     header = ["PacketCounter", "SampleTimeFine", "Quat_W", "Quat_X", "Quat_Y", "Quat_Z", *(f"Acc_{a}" for a in "XYZ"),
               *(f"Gyr_{a}" for a in "XYZ"), ""]
     rows = [[str(i), str(f), "1", "0", "0", "0", *(f"{v:.6f}" for v in (*a, *w)), ""]
