@@ -9,7 +9,8 @@ mark (a comma when the separator is not) are recognised from the file.
 
 Units are said, not guessed: acceleration ``m/s2``, ``g`` or ``mg`` (specific force, about +1 g on the up axis at
 rest), angular rate ``rad/s`` or ``deg/s``, time ``s``, ``ms``, ``us``, ``ns`` (a number; a 32-bit µs counter
-that wraps is unwrapped) or ``clock`` (``YYYY-MM-DD hh:mm:ss.fff`` taken as UTC, or ``hh:mm:ss.fff``). Rows
+that wraps is unwrapped) or ``clock`` (``YYYY-MM-DD hh:mm:ss.fff`` or ``YYYY/MM/DD …`` taken as UTC, or
+``hh:mm:ss.fff``, a day added at midnight). Text in UTF-8, UTF-16 (with BOM) or Windows-1252 is read. Rows
 with a missing or non-numeric value in a mapped column are dropped and counted in the ``import_note``.
 """
 
@@ -150,20 +151,20 @@ def column_maps(*, preset: str | None = None, columns: str | None = None, time_u
 
 
 def read_columns(files: Mapping[str, bytes], maps: tuple[ColumnMap, ...], *, sensor: str = "hip",
-                 source: str = "columns") -> Recording:
+                 source: str = "column mapping") -> Recording:
     """Import ``files`` (``{path: bytes}``) with the first of ``maps`` whose columns they hold.
 
     Raises :class:`RecordingError` listing, per file, the columns found and the ones needed.
     """
     if sensor not in SENSOR_NAMES:
         raise RecordingError(f"unknown sensor placement {sensor!r}; expected back or hip")
-    tables = {posixpath.basename(p): _Text.of(data, source=posixpath.basename(p)) for p, data in sorted(files.items())
-              if not posixpath.basename(p).startswith(".")}
+    tables = {path: _Text.of(data, source=posixpath.basename(path)) for path, data in sorted(files.items())
+              if not posixpath.basename(path).startswith(".")}
     for mapping in maps:
         found = _locate(tables, mapping)
         if found is not None:
             return _import(found, mapping, sensor=sensor, source=source)
-    seen = "; ".join(f"{name}: {', '.join(t.first_cells()) or '(no header)'}" for name, t in list(tables.items())[:4])
+    seen = "; ".join(f"{t.source}: {', '.join(t.first_cells()) or '(no header)'}" for t in list(tables.values())[:4])
     needs = " or ".join(m.needed() for m in maps)
     raise RecordingError(f"the mapped columns were not found. Needed: {needs}. Found: {seen}")
 
@@ -178,7 +179,16 @@ class _Text:
 
     @classmethod
     def of(cls, data: bytes, *, source: str) -> _Text:
-        return cls(source, tuple(decode_text(data, source=source).splitlines()))
+        """UTF-8 (optional BOM), UTF-16 with its BOM (some Windows exporters), else Windows-1252 (never fails:
+        a file in another code page shows its header garbled in the refusal rather than stopping the import)."""
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16", errors="replace")
+        else:
+            try:
+                text = decode_text(data, source=source)
+            except RecordingError:
+                text = data.decode("cp1252", errors="replace")
+        return cls(source, tuple(text.splitlines()))
 
     def header(self, wanted: list[str]) -> tuple[int, str, list[str]] | None:
         """(line index, delimiter, cells) of the first line that holds every name in ``wanted``."""
@@ -264,7 +274,7 @@ def _number(cell: str, decimal_comma: bool) -> float:
         return float("nan")
 
 
-_CLOCK = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2}):(\d{2}(?:[.,]\d+)?)$")
+_CLOCK = re.compile(r"^(?:(\d{4}[-/]\d{2}[-/]\d{2})[ T])?(\d{1,2}):(\d{2}):(\d{2}(?:[.,]\d+)?)$")
 
 
 def _times(cells: list[str], unit: str, decimal_comma: bool, *, source: str, first_line: int) -> np.ndarray:
@@ -295,4 +305,4 @@ def _clock_s(cell: str) -> float:
     day_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds.replace(",", "."))
     if date is None:
         return day_s
-    return float(np.datetime64(date, "s").astype(np.int64)) + day_s
+    return float(np.datetime64(date.replace("/", "-"), "s").astype(np.int64)) + day_s

@@ -769,3 +769,19 @@ def test_mapped_time_going_backwards_is_an_error():
     data = b"t,ax,ay,az,gx,gy,gz\n0.00,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n0.005,0,0,9.8,0,0,0\n"
     with pytest.raises(RecordingError, match=r"^x.csv line 4: time goes backwards \('0.005' after '0.01'\)"):
         load_recording(data, "x.csv", columns=column_maps(columns="time=t,acc=ax,ay,az,gyr=gx,gy,gz"))
+
+
+def test_clock_times_across_midnight_in_a_utf16_export_with_slashed_dates():
+    from hinge.firmware_bridge.importers import column_maps
+    rows = ["Time\tax(g)\tay(g)\taz(g)\twx(deg/s)\twy(deg/s)\twz(deg/s)"]
+    rows += [f"23:59:59.{ms:03d}\t0\t0\t1\t0\t0\t5.7" for ms in range(0, 1000, 10)]
+    rows += [f"00:00:00.{ms:03d}\t0\t0\t1\t0\t0\t5.7" for ms in range(0, 1000, 10)]
+    data = ("\r\n".join(rows) + "\r\n").encode("utf-16")  # with its byte-order mark, as Windows tools write
+    stream = load_recording(data, "wit.txt", columns=column_maps(preset="witmotion")).sensors["hip"]
+    np.testing.assert_allclose(np.diff(stream.time_s), 0.01, atol=1e-9)
+    assert stream.time_s[0] == pytest.approx(86399.0)
+    np.testing.assert_allclose(stream.acc_mps2[0], [0, 0, G])
+    dated = b"Time,ax(g),ay(g),az(g),wx(deg/s),wy(deg/s),wz(deg/s)\n" + b"".join(
+        f"2023/11/14 22:15:{s:06.3f},0,0,1,0,0,0\n".encode() for s in np.arange(0, 2, 0.01))
+    stream = load_recording(dated, "wit.csv", columns=column_maps(preset="witmotion")).sensors["hip"]
+    assert stream.time_s[0] == pytest.approx(float(np.datetime64("2023-11-14T22:15:00", "s").astype(np.int64)))
