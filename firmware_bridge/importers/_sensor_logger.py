@@ -56,6 +56,7 @@ HEADER_START = "time,seconds_elapsed"
 METADATA_START = "version,device name"
 _VECTOR_SENSORS = ("totalacceleration", "accelerometer", "gravity", "accelerometeruncalibrated", "gyroscope",
                    "gyroscopeuncalibrated")
+_DISPLAY = {"accelerometer": "Accelerometer", "gravity": "Gravity", "gyroscope": "Gyroscope"}
 
 # name -> (time_ns (n,), xyz (n, 3)) in the app's own units and signs
 Tables = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -105,7 +106,7 @@ def read_sensor_logger_files(files: Mapping[str, bytes], *, sensor: str = "hip",
     if metadata_row.get("device name"):
         metadata[f"{sensor}_device"] = metadata_row["device name"]
     return recording_from_tables(tables, platform=platform, sensor=sensor, metadata=metadata,
-                                 where="Sensor Logger export", empty={names[n] for n in empty})
+                                 where="Sensor Logger export", empty=empty)
 
 
 def read_sensor_logger_json(records: list, *, sensor: str = "hip", platform: str | None = None) -> Recording:
@@ -183,8 +184,8 @@ def recording_from_tables(tables: Tables, *, platform: str | None, sensor: str, 
     """Convert per-sensor tables (Unix ns stamps, the app's units and signs) into a canonical :class:`Recording`.
 
     ``platform`` is ``"android"`` (also: iOS standardised), ``"ios"`` or None (unknown; an error when the sign
-    of the acceleration depends on it). ``empty`` names the files that were present but held no samples (for
-    the ``import_note`` when a fallback is used).
+    of the acceleration depends on it). ``empty`` names the sensors (lower case, as in :data:`_VECTOR_SENSORS`)
+    whose files were present but held no samples: the ``import_note`` of a fallback says empty, not missing.
     """
     if sensor not in SENSOR_NAMES:
         raise RecordingError(f"unknown sensor placement {sensor!r}; expected back or hip")
@@ -193,19 +194,26 @@ def recording_from_tables(tables: Tables, *, platform: str | None, sensor: str, 
     seconds = {name: unique_sorted(time_ns / 1e9, xyz) for name, (time_ns, xyz) in tables.items() if len(time_ns)}
     notes: list[str] = []
     acc_time_s, acc_mps2 = _specific_force(seconds, platform, where, notes)
+    if notes:
+        notes[-1] += f" as {_absent(('accelerometer', 'gravity'), seconds, empty)}"
     gyro_name = "gyroscope" if "gyroscope" in seconds else "gyroscopeuncalibrated"
     if gyro_name not in seconds:
         raise RecordingError(f"{where}: no gyroscope samples (Gyroscope.csv is missing or empty; enable the "
                              "Gyroscope sensor in Sensor Logger)")
     if gyro_name == "gyroscopeuncalibrated":
-        notes.append("gyroscope from GyroscopeUncalibrated (rad/s, drift not removed by the phone)")
+        notes.append("gyroscope from GyroscopeUncalibrated (rad/s, drift not removed by the phone) as "
+                     + _absent(("gyroscope",), seconds, empty))
     gyr_time_s, gyr_radps = seconds[gyro_name]
     stream = merge_onto_accelerometer(acc_time_s, acc_mps2, gyr_time_s, gyr_radps)
     metadata = {**metadata, f"{sensor}_axes": "right-handed"}
     if notes:
-        why = f" ({', '.join(sorted(empty))} empty)" if empty else ""
-        metadata["import_note"] = "; ".join(notes) + why
+        metadata["import_note"] = "; ".join(notes)
     return Recording(sensors={sensor: stream}, metadata=metadata)
+
+
+def _absent(names: tuple[str, ...], seconds: Mapping[str, object], empty: Collection[str]) -> str:
+    """``"Accelerometer was empty, Gravity was missing"`` for the sensors of ``names`` without samples."""
+    return ", ".join(f"{_DISPLAY[n]} was {'empty' if n in empty else 'missing'}" for n in names if n not in seconds)
 
 
 def _specific_force(seconds: dict[str, tuple[np.ndarray, np.ndarray]], platform: str | None,

@@ -574,7 +574,7 @@ def test_sensor_logger_empty_calibrated_files_fall_back_to_uncalibrated(platform
     np.testing.assert_allclose(stream.gyr_radps - [0.01, -0.02, 0.005], truth(stream.time_s)["gyr"], atol=2e-4)
     note = recording.metadata["import_note"]
     assert "AccelerometerUncalibrated" in note and "GyroscopeUncalibrated" in note
-    assert "(Accelerometer.csv, Gyroscope.csv empty)" in note
+    assert "as Accelerometer was empty, Gravity was missing" in note and "as Gyroscope was empty" in note
     assert ("g with the iOS sign" in note) == (platform == "iOS" and not standardisation)
     assert recording.metadata["hip_axes"] == "right-handed"
 
