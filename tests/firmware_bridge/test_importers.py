@@ -469,12 +469,14 @@ def test_cli_imports_a_folder_and_a_second_phone(tmp_path, monkeypatch, capsys):
     assert run_cli(monkeypatch, ["import", str(folder)]) == 0
     hip_only = read_recording(tmp_path / "sensor-logger.hinge.csv")
     assert hip_only.sensor_names == ("hip",)
+    assert hip_only.metadata["hip_axes"] == "right-handed"  # the frame travels with the file to the analysis
     assert "wrote" in capsys.readouterr().out
     out = tmp_path / "pair.csv"
     assert run_cli(monkeypatch, ["import", str(tmp_path / "back.zip"), "--sensor", "back", "--second", str(folder),
                                  "-o", str(out)]) == 0
     pair = read_recording(out)
     assert pair.sensor_names == ("back", "hip")
+    assert (pair.metadata["back_axes"], pair.metadata["hip_axes"]) == ("right-handed", "right-handed")
     assert_matches_truth(pair.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4,
                          gyr_tol=3e-4)
 
