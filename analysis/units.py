@@ -1,7 +1,9 @@
-"""Unit detection and conversion at the edge of the pipeline.
+"""Unit detection and conversion at the edge of the pipeline, and the handedness of each sensor's axes.
 
 The canonical units are m/s² and rad/s. Files in g or deg/s are common; what can be recognised safely is
-converted (and the report says so), anything ambiguous is an error naming the option that decides.
+converted (and the report says so), anything ambiguous is an error naming the option that decides. An export
+that mirrors one axis (a left-handed frame) has its gyroscope reversed only when the option says so, or when the
+importer did not state the frame and the quiet-moment check (:class:`AxesCheck`) is sure.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from .quality import QualityWarning
 from .recording import Recording
 from .resample import UniformStream
 
-ACC_UNITS = {"m/s2": 1.0, "g": 9.80665}
+STANDARD_GRAVITY_MPS2 = 9.80665
+ACC_UNITS = {"m/s2": 1.0, "g": STANDARD_GRAVITY_MPS2}
 GYR_UNITS = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
 # a hinge, a swing or a walk never turns a body segment faster than this; deg/s values of ordinary
 # movement exceed it
 MAX_PLAUSIBLE_RADPS = 15.0
 UNIT_SAMPLES = 100_000
-STANDARD_GRAVITY_MPS2 = 9.80665
 AXES_OPTIONS = ("auto", "right-handed", "left-handed")
 AXES_METADATA_SUFFIX = "_axes"  # `<sensor>_axes: right-handed` in a recording's metadata: the importer knows
 AXES_CONFIDENCE = 0.5  # the handedness check states a frame only at this confidence or more
@@ -94,11 +96,11 @@ class AxesCheck:
     acceleration axis varies by less than ``quiet_std_mps2`` (standard deviation) and the mean acceleration's
     magnitude is within ``quiet_gravity_mps2`` of gravity as this sensor reads it (the median over still
     stretches: real sensors are off by a few %): the accelerometer then measures gravity alone, whatever the body
-    did before or after. Within each ``window_s`` window (half-overlapping) the
-    gyroscope is integrated both as recorded and reversed, and each quiet moment's gravity direction is turned
-    back into the window's first frame; the right hypothesis brings them together, the wrong one spreads them by
-    about twice the turn. Only windows whose quiet moments differ by at least ``min_turn_deg`` count.
-    ``full_windows`` such windows give full confidence.
+    did before or after. Within each ``window_s`` window (half-overlapping) the gyroscope is integrated both as
+    recorded and reversed, and each quiet moment's gravity direction is turned back into the window's first
+    frame; the right hypothesis brings them together, the wrong one spreads them by about twice the turn. Only
+    windows whose quiet moments differ by at least ``min_turn_deg`` count; ``full_windows`` such windows give
+    full confidence. Samples are averaged to ``rate_hz`` first (block means keep the integral of the rate).
     """
 
     rate_hz: float = 25.0
