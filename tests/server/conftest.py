@@ -20,6 +20,10 @@ from hinge.server.app import create_app
 from hinge.server.settings import Settings
 
 
+# the TestClient's own host name, besides the loopback names every server answers to
+TEST_HOSTS = ("testserver", *Settings().allowed_hosts)
+
+
 @pytest.fixture(scope="session")
 def simulated() -> Callable[..., bytes]:
     """``simulated(preset, seed=1)`` -> the bytes of a ``hinge simulate`` recording (cached for the session)."""
@@ -49,7 +53,7 @@ def make_client(data_dir: Path) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(**overrides) -> TestClient:
-        settings = Settings(**{"data_dir": data_dir, "demo_dir": None, **overrides})
+        settings = Settings(**{"data_dir": data_dir, "demo_dir": None, "allowed_hosts": TEST_HOSTS, **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)
