@@ -605,6 +605,15 @@ class LiveHub:
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
 
+    async def forget_if_empty(self, session: LiveSession) -> None:
+        """Remove a set that holds nothing and that nobody uses (a refused first message leaves no set)."""
+        if session.sensors or session._viewers or any(s.connected for s in session.sources) or session.closed:
+            return
+        if self.sessions.get(session.id) is session:
+            self.remove(session.id)
+            await session.analysis.stop()
+            session.path.unlink(missing_ok=True)
+
     async def expire(self, idle_s: float = IDLE_EXPIRY_S) -> list[str]:
         """Close the sets without a connected source for ``idle_s``; a set with samples keeps its file (listed as
         interrupted), so nothing acknowledged is lost. Returns the expired ids."""

@@ -107,6 +107,7 @@ async def ingest(socket: WebSocket) -> None:
     finally:
         if session is not None and source is not None:
             session.disconnect(source)
+            await hub.forget_if_empty(session)
 
 
 @router.websocket("/api/live/{session_id}/view")
@@ -161,8 +162,13 @@ async def sensor_logger_push(
         if len(body) > MAX_MESSAGE_BYTES:
             raise HTTPException(413, f"a push message larger than {MAX_MESSAGE_BYTES} bytes")
     message = decode_message(bytes(body))
-    session = get_hub(request).open(session_id)
-    return {"accepted": await session.ingest_sensor_logger(message, sensor=placement, platform=platform)}
+    hub = get_hub(request)
+    session = hub.open(session_id)
+    try:
+        return {"accepted": await session.ingest_sensor_logger(message, sensor=placement, platform=platform)}
+    except HingeError:
+        await hub.forget_if_empty(session)  # a refused first push leaves no set behind
+        raise
 
 
 @router.post("/api/live/{session_id}/end", status_code=status.HTTP_201_CREATED,

@@ -6,11 +6,8 @@ phyphox zip or CSV export. Anything else raises a one-line :class:`RecordingErro
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
-import zipfile
-import zlib
 from typing import Mapping
 
 from hinge.analysis.errors import RecordingError
@@ -20,11 +17,11 @@ from hinge.analysis.recording_format import HEADER, read_recording
 from ._phyphox import is_phyphox_csv, read_phyphox_files
 from ._sensor_logger import (is_sensor_logger_csv, read_sensor_logger_files, read_sensor_logger_json,
                              read_sensor_logger_push)
+from ._zip import read_zip_members
 
 SUPPORTED_FORMATS = ("hinge-recording/1 CSV, Sensor Logger export (zip, folder of CSVs or JSON) or push JSON, "
                      "phyphox CSV export (zip or CSV)")
 _ZIP_MAGIC = b"PK\x03\x04"
-_MAX_MEMBER_BYTES = 1 << 30
 
 
 def load_recording(data: bytes, filename: str, *, sensor: str = "hip") -> Recording:
@@ -41,7 +38,7 @@ def load_recording(data: bytes, filename: str, *, sensor: str = "hip") -> Record
     if not data.strip():
         raise RecordingError(f"{name}: empty file")
     if data.startswith(_ZIP_MAGIC) or name.lower().endswith(".zip"):
-        return load_recording_files(_unzip(data, name), sensor=sensor, name=name)
+        return load_recording_files(read_zip_members(data, name), sensor=sensor, name=name)
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _load_json(data, name, sensor=sensor)
     return load_recording_files({name: data}, sensor=sensor, name=name)
@@ -75,28 +72,10 @@ def _csv_kind(data: bytes) -> str | None:
     return None
 
 
-def _unzip(data: bytes, name: str) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
-            if any(m.file_size > _MAX_MEMBER_BYTES for m in members):
-                raise RecordingError(f"{name}: a zip member is larger than {_MAX_MEMBER_BYTES >> 20} MiB")
-            files = {m.filename: archive.read(m) for m in members}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise RecordingError(f"{name}: not a readable zip archive (truncated or damaged: {error})") from None
-    if not files:
-        raise RecordingError(f"{name}: the zip archive is empty")
-    return files
-
-
-def _hidden(path: str) -> bool:
-    return path.startswith("__MACOSX/") or posixpath.basename(path).startswith(".")
-
-
 def _load_json(data: bytes, name: str, *, sensor: str) -> Recording:
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise RecordingError(f"{name}: not valid JSON ({error})") from None
     messages = document if isinstance(document, list) else [document]
     if messages and all(isinstance(m, dict) and "payload" in m for m in messages):

@@ -17,6 +17,13 @@ window.hinge = (() => {
   window.addEventListener("resize", () => resizeAll());
   window.addEventListener("beforeprint", () => resizeAll(680));
   window.addEventListener("afterprint", () => resizeAll());
+  // links that print the page (no inline handlers: the Content-Security-Policy allows none)
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("[data-submit-on-change]")) event.target.form.submit();
+  });
 
   async function errorMessage(response) {
     try {
