@@ -381,8 +381,7 @@ class LiveSession:
         stream.last_time_s = float(time_s[-1])
         stream.sample_count += time_s.size
         writer = self._open_writer()
-        writer.append(sensor, time_s, acc_mps2, gyr_radps)
-        writer.flush(sync=False)  # in the file before it is acknowledged; fsync-ed by LiveHub.run_sync
+        writer.append(sensor, time_s, acc_mps2, gyr_radps)  # in the file before it is acknowledged
         self.last_activity_s = time.monotonic()
         self.analysis.feed(Chunk(sensor, time_s, acc_mps2, gyr_radps, os.path.getsize(self.path),
                                  self._wanted_sensors()))

@@ -17,7 +17,7 @@ from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
-from .live import (MAX_MESSAGE_BYTES, LiveHub, LiveProtocolError, LiveSession, LiveSessionNotFound, LiveSetEnded,
+from .live import (IDLE_EXPIRY_S, MAX_MESSAGE_BYTES, LiveHub, LiveProtocolError, LiveSession, LiveSessionNotFound, LiveSetEnded,
                    check_session_id, decode_message, parse_hello)
 from .qr import qr_svg
 from .routes_api import Store, to_session
@@ -233,8 +233,8 @@ async def discard_set(request: Request, session_id: str) -> Response:
 def live_index(request: Request) -> HTMLResponse:
     hub = get_hub(request)
     sessions = sorted(hub.sessions.values(), key=lambda s: s.started_at, reverse=True)
-    return templates.TemplateResponse(request, "live_index.html",
-                                      {"sessions": sessions, "interrupted": hub.interrupted()})
+    return templates.TemplateResponse(request, "live_index.html", {
+        "sessions": sessions, "interrupted": hub.interrupted(), "idle_minutes": round(IDLE_EXPIRY_S / 60)})
 
 
 @pages.get("/live/new")
