@@ -189,7 +189,8 @@ def test_a_phone_rides_out_a_network_drop_without_losing_or_repeating_samples(br
         page.wait_for_timeout(100)
     recorded = read_recording(server.live_file("drop")).sensors["hip"]
     assert len(connections) >= 2
+    # every sample the page made is in the file (none missing across the drop), each once, in order; the
+    # spacing of the stamps is left alone: on a busy machine the browser itself fires events irregularly
     assert recorded.sample_count == int(page.inner_text("#sent")) == live["sensors"]["hip"]["sample_count"]
-    assert np.all(np.diff(recorded.time_s) > 0)  # each sample once, in order
-    assert np.diff(recorded.time_s).max() < 0.1  # and none missing across the drop
+    assert np.all(np.diff(recorded.time_s) > 0)
     page.context.close()
