@@ -133,7 +133,7 @@ def test_cross_site_websockets_are_refused(client, data_dir, path, attack):
     assert client.get("/api/live").json() == [] and not any((data_dir / "live").iterdir())
 
 
-def test_same_origin_pages_and_clients_without_origin_still_work(make_client):
+def test_control_same_origin_pages_and_clients_without_origin_still_work(make_client):
     client = make_client(token=TOKEN)
     page = client.get(f"/?token={TOKEN}", headers={"Sec-Fetch-Site": "none"})
     assert page.status_code == 200 and "hinge_token" in page.headers["set-cookie"]
@@ -146,7 +146,7 @@ def test_same_origin_pages_and_clients_without_origin_still_work(make_client):
         assert source.receive_json()["type"] == "pong"
 
 
-def test_every_response_carries_the_security_headers(client):
+def test_control_every_response_carries_the_security_headers(client):
     for path in ("/", "/api/sessions", "/docs", "/static/hinge.css", "/api/nothing"):
         headers = client.get(path).headers
         assert "default-src 'self'" in headers["content-security-policy"], path

@@ -38,7 +38,7 @@ def test_import_refuses_with_one_line_and_writes_nothing(case, tmp_path, capsys)
     assert err.startswith("hinge import: ") and err.count("\n") == 1 and len(err) < 400, err
 
 
-def test_the_set_the_hostile_files_are_made_from_is_analysable(tmp_path, capsys):
+def test_control_the_set_the_hostile_files_are_made_from_is_analysable(tmp_path, capsys):
     """Control: each hostile file is this set with one thing broken, so the broken thing is why it is refused."""
     path = tmp_path / "base.csv"
     path.write_bytes(recording())
