@@ -51,6 +51,7 @@ class AngleSeries:
     def primary_deg(self) -> np.ndarray:
         """The angle reps are segmented on: trunk, or pelvis where there is no back sensor (or it dropped out)."""
         if self.trunk_deg is None:
+            assert self.pelvis_deg is not None, "an AngleSeries holds at least one segment"
             return self.pelvis_deg
         if self.pelvis_deg is None:
             return self.trunk_deg

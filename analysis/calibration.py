@@ -128,7 +128,8 @@ class Calibrator:
 
     # --- anchors --------------------------------------------------------------------------------------
 
-    def _standing_anchors(self, streams, orientations, windows, first) -> dict[str, list[_Pending]]:
+    def _standing_anchors(self, streams: dict[str, UniformStream], orientations: dict[str, Orientation],
+                          windows: list[tuple[float, float]], first: tuple[float, float]) -> dict[str, list[_Pending]]:
         """The first standing window, re-anchoring on later ones, and re-mounts: a later quiet window where one
         sensor's upright moved while the other sensor confirms the lifter stands as before."""
         names = list(streams)
@@ -154,7 +155,8 @@ class Calibrator:
                     continue
                 anchors[n].append(_Pending(handled[1], *window, candidate[n], "remount", anchors[n][-1].epoch + 1,
                                            handled[0]))
-                anchors[other].append(_Pending(window[0], *window, candidate[other], "standing", anchors[other][-1].epoch))
+                anchors[other].append(_Pending(window[0], *window, candidate[other], "standing",
+                                               anchors[other][-1].epoch))
             # otherwise both moved: not standing (sitting, lying, a bottom pause): no anchor
         return anchors
 
@@ -196,7 +198,8 @@ class Calibrator:
         moving = np.flatnonzero(_moving_min(gyr, width) > self.first_motion_radps)
         return float(s.time_s[moving[0]]) if moving.size else float(s.time_s[-1])
 
-    def _joint_quiet_windows(self, streams: dict[str, UniformStream], quiet: dict[str, np.ndarray]) -> list[tuple[float, float]]:
+    def _joint_quiet_windows(self, streams: dict[str, UniformStream],
+                             quiet: dict[str, np.ndarray]) -> list[tuple[float, float]]:
         """Windows (start_s, end_s) where every sensor is quiet for >= min_standing_s."""
         grid = np.arange(max(s.time_s[0] for s in streams.values()), min(s.time_s[-1] for s in streams.values()), 0.02)
         if grid.size == 0:

@@ -8,9 +8,9 @@ glute-driven finish, which both accept. ``docs/coaching.md`` explains what a goo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

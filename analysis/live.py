@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
@@ -47,7 +48,7 @@ class _Sensor:
 
     name: str
     rate_hz: float | None = None
-    filter: object = None
+    filter: Any = None  # a vqf.VQF (untyped) once the rate is known
     waiting: list = field(default_factory=list)          # raw batches before the rate is known
     buffer: deque = field(default_factory=deque)          # (time, acc(3), vertical(3), quat(4)) per sample
     last_loud_s: float = -np.inf                          # last time the sensor was not quiet
@@ -174,7 +175,8 @@ class LiveAnalyzer:
         times = np.concatenate([[previous[0]], t]) if previous else t
         periods = np.diff(times) * s.rate_hz
         # a few periods between stamps is batching (samples stamped together), not loss
-        missing = np.where(periods > GAP_PERIODS, np.round(periods).astype(int) - 1, 0) if previous else np.zeros(0, int)
+        missing = (np.where(periods > GAP_PERIODS, np.round(periods).astype(int) - 1, 0) if previous
+                   else np.zeros(0, int))
         if previous is None or not missing.any():
             out = s.filter.updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))
         else:
@@ -265,6 +267,7 @@ class LiveAnalyzer:
     def _process(self, s: _Sensor, t: np.ndarray, vertical: np.ndarray, quat: np.ndarray) -> list[dict]:
         """Angles of a batch of one sensor's samples (vectorised); the primary sensor's drive the reps."""
         up = s.up_s
+        assert up is not None, "only calibrated sensors are processed"
         along_up = vertical @ up
         tilt = np.degrees(np.arccos(np.clip(along_up, -1.0, 1.0)))
         horizontal = vertical - along_up[:, None] * up
@@ -277,13 +280,14 @@ class LiveAnalyzer:
         forward = forward / np.where(known, size, 1.0)[:, None]
         hinge = np.cross(forward, up)
         m_z = np.einsum("ij,ij->i", vertical, hinge)
-        signed = np.degrees(np.arctan2(np.einsum("ij,ij->i", vertical, forward) / np.sqrt(np.clip(1 - m_z**2, 1e-9, None)),
-                                       along_up))
+        signed = np.degrees(np.arctan2(
+            np.einsum("ij,ij->i", vertical, forward) / np.sqrt(np.clip(1 - m_z**2, 1e-9, None)), along_up))
         angle = np.where(known, signed, tilt)  # direction not known yet: the unsigned tilt
         hike = np.where(known, np.degrees(np.arcsin(np.clip(m_z, -1, 1))), np.nan)
         world = rotate_to_world(quat, hinge)
         heading = np.where(known, np.degrees(np.arctan2(world[:, 1], world[:, 0])), np.nan)
-        s.angle_deg, s.hike_deg, s.heading_deg, s.time_s = float(angle[-1]), float(hike[-1]), float(heading[-1]), float(t[-1])
+        s.angle_deg, s.hike_deg = float(angle[-1]), float(hike[-1])
+        s.heading_deg, s.time_s = float(heading[-1]), float(t[-1])
         if s.name == "hip":
             self._pelvis_history.extend(zip(t.tolist(), angle.tolist()))
             while self._pelvis_history and self._pelvis_history[0][0] < t[-1] - BUFFER_S:
@@ -390,7 +394,8 @@ class LiveAnalyzer:
         trunk_peak = _finite(rep.trunk_max) if back else None
         pelvis_peak = _finite(rep.pelvis_max) if hip else None
         rounding = _finite(rep.rounding_max) if back and hip else None
-        lean = max(0.0, -rep.trunk_min_after_peak) if back and np.isfinite(rep.trunk_min_after_peak) else (0.0 if back else None)
+        lean = (max(0.0, -rep.trunk_min_after_peak) if back and np.isfinite(rep.trunk_min_after_peak)
+                else (0.0 if back else None))
         hip_drop = self._drop(hip, rep.start_s - 0.5, end_s) if hip else None
         back_drop = self._drop(back, rep.start_s - 0.5, end_s) if back else None
         flags = []
@@ -403,7 +408,8 @@ class LiveAnalyzer:
         plateau_from_s, plateau_to_s = self._plateau(rep, end_s)
         record = {
             "index": len(self._reps) + 1, "set_index": 1, "partial": False,
-            "movement": self.classifier.classify(hip_drop_m=hip_drop, back_drop_m=back_drop, trunk_angle_deg=trunk_peak),
+            "movement": self.classifier.classify(hip_drop_m=hip_drop, back_drop_m=back_drop,
+                                                 trunk_angle_deg=trunk_peak),
             "start_s": rep.start_s, "bottom_s": (plateau_from_s + plateau_to_s) / 2, "end_s": end_s,
             "trunk_angle_deg": trunk_peak, "pelvis_angle_deg": pelvis_peak, "back_rounding_deg": rounding,
             "lockout_lean_back_deg": lean,
@@ -438,11 +444,12 @@ class LiveAnalyzer:
         a = self._vertical_acc(s, start_s, end_s)
         if a.size < 4:
             return 0.0
-        return float(height_change_m(a - a[:4].mean(), sampling_rate_hz=s.rate_hz, start=0, end=a.size - 1)[-1])
+        return float(height_change_m(a - a[:4].mean(), sampling_rate_hz=s.rate_hz, start=0, end=a.size - 1)[-1])  # type: ignore[arg-type]  # rate known once buffered
 
     def _drop(self, s: _Sensor, start_s: float, end_s: float) -> float:
         a = self._vertical_acc(s, start_s, end_s)
-        return vertical_drop_m(a, sampling_rate_hz=s.rate_hz, start=0, end=a.size - 1) if a.size >= 4 else 0.0
+        return vertical_drop_m(a, sampling_rate_hz=s.rate_hz,  # type: ignore[arg-type]  # rate known once buffered
+                               start=0, end=a.size - 1) if a.size >= 4 else 0.0
 
 
 def _finite(value: float) -> float | None:

@@ -7,6 +7,7 @@ boundaries are indices on that series' grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -113,6 +114,12 @@ def quiet_window_s(i: int, bounds: list[RepBounds], time_s: np.ndarray) -> tuple
     return before, after
 
 
+@overload
+def _smooth(x: np.ndarray, rate_hz: float) -> np.ndarray: ...
+@overload
+def _smooth(x: None, rate_hz: float) -> None: ...
+@overload
+def _smooth(x: np.ndarray | None, rate_hz: float) -> np.ndarray | None: ...
 def _smooth(x: np.ndarray | None, rate_hz: float) -> np.ndarray | None:
     return None if x is None else lowpass_deg(x, rate_hz=rate_hz, cutoff_hz=METRIC_CUTOFF_HZ)
 
@@ -141,7 +148,8 @@ def rep_metrics(series: AngleSeries, bounds: list[RepBounds], set_of_rep: list[i
         trunk_peak = float(np.max(trunk[span])) if trunk is not None else None
         pelvis_peak = float(np.max(pelvis[span])) if pelvis is not None else None
         rounding = float(np.max(trunk[span] - pelvis[span])) if trunk is not None and pelvis is not None else None
-        lean = max(0.0, -float(np.nanmin(np.where(np.isnan(series.trunk_deg[b.bottom:lean_end]), np.nan,
+        # trunk is not None only where series.trunk_deg is not None
+        lean = max(0.0, -float(np.nanmin(np.where(np.isnan(series.trunk_deg[b.bottom:lean_end]), np.nan,  # type: ignore[index]
                                                    trunk[b.bottom:lean_end])))) if trunk is not None else None
         top_after = float(np.min(primary[b.bottom:next_start])) if next_start is not None else None
         start_s, end_s = float(t[b.start]), float(t[b.end])

@@ -10,8 +10,8 @@ drifting heading (no magnetometer). Quaternions are ``[w, x, y, z]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

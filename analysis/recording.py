@@ -7,9 +7,9 @@ rate in the sensor's own right-handed axes. No resampling happens here (see :mod
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import io
 import math
 import os
-from typing import BinaryIO, Mapping
+from collections.abc import Mapping
+from typing import BinaryIO
 
 import numpy as np
 

@@ -69,7 +69,7 @@ def _worst(reps: list[Rep]) -> dict | None:
 
     worst = max(reps, key=severity)
     if worst.flags:
-        reason = max(worst.flags, key=FLAG_SEVERITY.get)
+        reason = max(worst.flags, key=FLAG_SEVERITY.__getitem__)
     elif worst.back_rounding_deg is not None:
         reason = "most back rounding"
     else:
@@ -83,8 +83,8 @@ def _trend(reps: list[Rep]) -> dict:
     notes: list[str] = []
     n = len(reps)
     for metric in TREND_METRICS:
-        values = [_value(r, metric) for r in reps]
-        if n < 3 or any(v is None for v in values):
+        values = [v for r in reps if (v := _value(r, metric)) is not None]
+        if n < 3 or len(values) < n:
             trend[f"{metric}_per_rep"] = None
             continue
         slope = float(np.polyfit(np.arange(n), np.array(values, dtype=float), 1)[0])

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
 from hinge.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
 from hinge.analysis.report import build_report  # noqa: E402
 from hinge.analysis.simulate import FAMILIES, simulate_family  # noqa: E402
-from hinge.analysis.simulate.families import CORE_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
 from hinge.analysis.simulate.evaluate import Score, score_report  # noqa: E402
-from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
+from hinge.analysis.simulate.families import CORE_FAMILIES, REAL_WORLD_FAMILIES  # noqa: E402
 
 TARGETS = {  # issue 2, section 6
     "exact count share": (">=", 0.98),
@@ -118,7 +118,8 @@ def main() -> int:
     overall = Score()
     for s in per_family.values():
         overall.add(s)
-    print(f"orientation: {args.orientation}; {overall.recordings} recordings in {time.perf_counter() - started:.0f} s\n")
+    elapsed_s = time.perf_counter() - started
+    print(f"orientation: {args.orientation}; {overall.recordings} recordings in {elapsed_s:.0f} s\n")
     print_table(per_family, overall)
     print()
     misses = check_targets(overall)

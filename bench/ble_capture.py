@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,14 @@ import numpy as np
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
 from hinge.firmware_bridge.devices import hinge_imu
-from hinge.firmware_bridge.emulators import (HingeImuEmulator, MovesenseEmulator, WitMotionEmulator, record_emulated,
-                                       stream_at_rate)
+from hinge.firmware_bridge.emulators import (
+    EmulatedWearable,
+    HingeImuEmulator,
+    MovesenseEmulator,
+    WitMotionEmulator,
+    record_emulated,
+    stream_at_rate,
+)
 from hinge.firmware_bridge.recorder import AlignedStream, RecordingWriter
 
 
@@ -54,8 +61,8 @@ def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
 
 def live(kind: str, rate_hz: float, seconds: float, *, drift_ppm: float, jitter_s: float, motion) -> list[dict]:
     """Record two emulated ``kind`` wearables; per sensor: delivered, recorded, lost, alignment errors."""
-    emulator_type = {"hinge-imu": HingeImuEmulator, "witmotion": WitMotionEmulator,
-                     "movesense": MovesenseEmulator}[kind]
+    emulator_type: Callable[..., EmulatedWearable] = {
+        "hinge-imu": HingeImuEmulator, "witmotion": WitMotionEmulator, "movesense": MovesenseEmulator}[kind]
     emulators = {sensor: emulator_type(stream_at_rate(motion.sensors[sensor], rate_hz), name=f"{kind}-{sensor}",
                                        address=address, drift_ppm=sign * drift_ppm, jitter_s=jitter_s, seed=i)
                  for i, (sensor, address, sign) in enumerate([("back", "F0:00:00:00:00:01", 1),

@@ -93,7 +93,7 @@ def restamped(recording, start_s: float) -> dict[str, tuple[np.ndarray, np.ndarr
 
 
 def messages_for(streams, begin_s: float, end_s: float, seq: int | None = None) -> list[dict]:
-    out = []
+    out: list[dict] = []
     for sensor in SENSORS:
         time_s, acc, gyr = streams[sensor]
         part = (time_s >= begin_s) & (time_s < end_s)
@@ -186,7 +186,8 @@ def latency(seconds_limit: float) -> None:
             streams = restamped(simulation.recording, start_s)
             for name in SENSORS:  # bounded run
                 keep = streams[name][0] < start_s + seconds_limit
-                streams[name] = tuple(column[keep] for column in streams[name])
+                time_s, acc, gyr = streams[name]
+                streams[name] = (time_s[keep], acc[keep], gyr[keep])
             sent = stream_in_real_time(f"ws://127.0.0.1:{server.port}/api/live/ingest", "bench", streams,
                                        batch_s=0.1)
             time.sleep(1.0)

@@ -22,7 +22,8 @@ def complementary(gyr_radps: np.ndarray, acc_mps2: np.ndarray, sampling_rate_hz:
     axis = np.cross(a0, [0.0, 0.0, 1.0])
     s, c = np.linalg.norm(axis), a0[2]
     half = math.atan2(s, c) / 2
-    w, x, y, z = (math.cos(half), *(axis / s * math.sin(half) if s > 1e-9 else np.zeros(3)))
+    x, y, z = (float(v) for v in (axis / s * math.sin(half) if s > 1e-9 else np.zeros(3)))
+    w = math.cos(half)
     quats = np.empty((n, 4))
     bias = np.zeros((n, 3))
     bx = by = bz = 0.0

@@ -80,7 +80,8 @@ def main() -> int:
         build_hour_file(path)
     with open(path, encoding="utf-8") as handle:
         skip = sum(1 for line in handle if line.startswith("#"))
-    rows = sum(1 for _ in open(path, "rb")) - skip - 1
+    with open(path, "rb") as handle:
+        rows = sum(1 for _ in handle) - skip - 1
     size_mb = path.stat().st_size / 1e6
 
     floor = min(timed([sys.executable, "-c", FLOOR.format(skip=skip), str(path)])[0] for _ in range(args.repeat))
@@ -93,9 +94,10 @@ def main() -> int:
     import json
 
     reps = json.loads(runs[-1][2])["summary"]["rep_count"]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"file: {rows:,} rows, {size_mb:.0f} MB, {reps} reps found")
-    print("| step | best of %d (s) |" % args.repeat)
+    print(f"| step | best of {args.repeat} (s) |")
     print("|---|---|")
     print(f"| floor: Arrow CSV parse only | {floor:.2f} |")
     print(f"| `hinge analyze --json` end to end | {best:.2f} |")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class ClockAligner:
                 self._points.append(self._window_min)
                 self._refit()
             self._window, self._window_min = window, (device_time_s, delay)
-        elif delay < self._window_min[1]:
+        elif self._window_min is None or delay < self._window_min[1]:
             self._window_min = (device_time_s, delay)
         t, d = self._window_min
         if self._intercept is None or d - self._slope * t < self._intercept:
@@ -84,7 +85,10 @@ class ClockAligner:
         self._intercept = float((d - self._slope * t).min())
 
 
-class FrameCounter:
+_Item = TypeVar("_Item")
+
+
+class FrameCounter(Generic[_Item]):
     """Device times for frames without time stamps: ``k / rate_hz``, with losses told apart from delays.
 
     A frame arriving more than ``gap_threshold_s`` later than the clock fit predicts is either after a loss
@@ -107,10 +111,10 @@ class FrameCounter:
         self.lost_frames = 0
         self._next = 0
         self._usual_late_s = 0.0
-        self._held: list[tuple[object, int, float]] = []  # (item, frame count, arrival) while undecided
+        self._held: list[tuple[_Item, int, float]] = []  # (item, frame count, arrival) while undecided
 
-    def feed(self, item: object, frame_count: int, arrival_s: float,
-             clock: ClockAligner) -> list[tuple[object, np.ndarray, float]]:
+    def feed(self, item: _Item, frame_count: int, arrival_s: float,
+             clock: ClockAligner) -> list[tuple[_Item, np.ndarray, float]]:
         """Take one notification's ``frame_count`` frames; return the decided ones as (item, device times (n,) s,
         arrival s), in order."""
         if self._next == 0 and not self._held:
@@ -130,12 +134,12 @@ class FrameCounter:
             self._next += skipped
         return self.flush()
 
-    def flush(self) -> list[tuple[object, np.ndarray, float]]:
+    def flush(self) -> list[tuple[_Item, np.ndarray, float]]:
         """Release every held frame without further skipping (end of the connection)."""
         held, self._held = self._held, []
         return [self._release(item, count, arrival) for item, count, arrival in held]
 
-    def _release(self, item: object, frame_count: int, arrival_s: float) -> tuple[object, np.ndarray, float]:
+    def _release(self, item: _Item, frame_count: int, arrival_s: float) -> tuple[_Item, np.ndarray, float]:
         k = self._next
         self._next += frame_count
         return item, (k + np.arange(frame_count)) * self.period_s, arrival_s

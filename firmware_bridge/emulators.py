@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from bumble import gatt
@@ -64,7 +65,7 @@ class EmulatedWearable(abc.ABC):
         self.battery_percent = battery_percent
         self._rng = np.random.default_rng(seed)
         self._data: gatt.Characteristic  # the notifying data characteristic, made by each subclass
-        self.device: Device | None = None
+        self.device: Device  # set by attach()
         self._epoch_s = 0.0  # host time of power-on, when the device clock read _device_offset_s
         self._device_offset_s = 1000.0 + 100.0 * self._rng.uniform()  # device clock at power-on (arbitrary)
         self._task: asyncio.Task | None = None
@@ -72,6 +73,7 @@ class EmulatedWearable(abc.ABC):
         self._truth_time: list[np.ndarray] = []
         self.dropped_packets = 0
         self.play_from_s = play_from_s  # host time of the source's first sample (None: power-on)
+        self.notifications_sent = 0
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -151,11 +153,21 @@ class EmulatedWearable(abc.ABC):
             if self._rng.uniform() < self.loss_probability:
                 self.dropped_packets += 1
             elif self.device.connections:
-                # logged first: once called, the notification goes out even if this task is cancelled
+                # logged first: once called, the packet's notifications go out even if this task is cancelled
+                # (several are shielded: a real device never stops inside a packet)
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
-                await self.device.notify_subscribers(self._data, payload)
+                notifications = self._notifications(payload)
+                if len(notifications) == 1:
+                    await self._send(notifications)
+                else:
+                    await asyncio.shield(self._send(notifications))
             k += samples_per_packet
+
+    async def _send(self, notifications: list[bytes]) -> None:
+        for notification in notifications:
+            await self.device.notify_subscribers(self._data, notification)
+            self.notifications_sent += 1
 
     def _on_connection(self, connection: Connection) -> None:
         connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self.stop_streaming())
@@ -166,7 +178,7 @@ class EmulatedWearable(abc.ABC):
         await self.device.notify_subscribers(self._battery_level, bytes([percent]))
 
     def _battery_service(self) -> gatt.Service:
-        self._battery_level = gatt.Characteristic(
+        self._battery_level: gatt.Characteristic[bytes] = gatt.Characteristic(
             gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
             gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE,
             gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent])))
@@ -180,11 +192,15 @@ class EmulatedWearable(abc.ABC):
 
     @abc.abstractmethod
     def _packet(self, device_sample: np.ndarray, index: np.ndarray) -> bytes:
-        """One notification for device samples ``device_sample`` holding source samples ``index``."""
+        """One packet for device samples ``device_sample`` holding source samples ``index``."""
+
+    def _notifications(self, packet: bytes) -> list[bytes]:
+        """The notifications that carry one packet (one, unless the device splits packets for the link)."""
+        return [packet]
 
 
-def _notifying(uuid: str) -> gatt.Characteristic:
-    return gatt.Characteristic(uuid, gatt.Characteristic.Properties.NOTIFY, 0, b"")
+def _notifying(uuid: str) -> gatt.Characteristic[bytes]:
+    return gatt.Characteristic(uuid, gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.Permissions(0), b"")
 
 
 def _command_sink(uuid: str, on_write) -> gatt.Characteristic:
@@ -210,7 +226,7 @@ class HingeImuEmulator(EmulatedWearable):
         self.acc_range_g, self.gyr_range_dps = 16, 2000
         self._seq = 0
         self._data = _notifying(hinge_imu.DATA_UUID)
-        self._control = gatt.Characteristic(
+        self._control: gatt.Characteristic[bytes] = gatt.Characteristic(
             hinge_imu.CONTROL_UUID, gatt.Characteristic.Properties.WRITE | gatt.Characteristic.Properties.NOTIFY,
             gatt.Characteristic.WRITEABLE, gatt.CharacteristicValue(write=self._on_command))
 
@@ -219,8 +235,9 @@ class HingeImuEmulator(EmulatedWearable):
         return self._task is not None
 
     def _services(self) -> list[gatt.Service]:
-        info = gatt.Characteristic(hinge_imu.INFO_UUID, gatt.Characteristic.Properties.READ,
-                                   gatt.Characteristic.READABLE, gatt.CharacteristicValue(read=self._info))
+        info: gatt.Characteristic[bytes] = gatt.Characteristic(
+            hinge_imu.INFO_UUID, gatt.Characteristic.Properties.READ, gatt.Characteristic.READABLE,
+            gatt.CharacteristicValue(read=self._info))
         return [gatt.Service(hinge_imu.SERVICE_UUID, [self._data, info, self._control]), self._battery_service()]
 
     def _advertising_data(self) -> bytes:
@@ -298,7 +315,14 @@ class WitMotionEmulator(EmulatedWearable):
 
 
 class MovesenseEmulator(EmulatedWearable):
-    """A Movesense running the gatt_sensordata_app: IMU6 batches after a ``/Meas/IMU6/<rate>`` subscription."""
+    """A Movesense running the gatt_sensordata_app: IMU6 batches of ``rate / 13`` samples after a
+    ``/Meas/IMU6/<rate>`` subscription, over a link of at most :data:`~devices.movesense.MAX_ATT_MTU` (161), so
+    batches of more than 6 samples leave as DATA + DATA_PART2 (+ DATA_PART3) notifications of up to 158 bytes,
+    as the real firmware sends them."""
+
+    async def attach(self, device: Device) -> None:
+        device.gatt_server.max_mtu = movesense.MAX_ATT_MTU
+        await super().attach(device)
 
     def __init__(self, stream: SensorStream, **options) -> None:
         super().__init__(stream, **options)
@@ -320,7 +344,7 @@ class MovesenseEmulator(EmulatedWearable):
                 and subscription[1].rsplit("/", 1)[1].isdigit():
             self._reference, self.subscribed_path = subscription
             self.set_rate(float(subscription[1].rsplit("/", 1)[1]))
-            self.start_streaming(min(9, max(1, round(self.rate_hz / 13))))  # 9 × 24 + 6 bytes fits the MTU
+            self.start_streaming(max(1, round(self.rate_hz / 13)))
         elif value[:1] == bytes([movesense.CMD_UNSUBSCRIBE]):
             self.stop_streaming()
 
@@ -328,6 +352,10 @@ class MovesenseEmulator(EmulatedWearable):
         timestamp_ms = math.floor(device_sample[0] / self.rate_hz * 1000.0)
         return movesense.encode_data(self._reference, timestamp_ms, self.stream.acc_mps2[index],
                                      np.degrees(self.stream.gyr_radps[index]))
+
+    def _notifications(self, packet: bytes) -> list[bytes]:
+        mtu = min((c.att_mtu for c in self.device.connections.values()), default=movesense.MAX_ATT_MTU)
+        return movesense.split_notifications(packet, max_bytes=mtu - 3)
 
 
 EMULATORS: dict[str, type[EmulatedWearable]] = {
@@ -350,7 +378,7 @@ def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict
 IN_FLIGHT_DEADLINE_S = 30.0
 
 
-async def record_emulated(path, emulators: dict[str, EmulatedWearable], *, rate_hz: float, scenario,
+async def record_emulated(path, emulators: Mapping[str, EmulatedWearable], *, rate_hz: float, scenario,
                           server_url: str | None = None):
     """Record ``emulators`` (sensor → emulator) through bleak on a fresh virtual link while the coroutine
     ``scenario(emulators)`` runs; then stop the devices, let notifications in flight land, stop the recorder.

@@ -8,6 +8,7 @@ or fail the recording: the file is the record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections import deque
@@ -111,8 +112,8 @@ class LiveStreamer:
     def _messages(self) -> list[str]:
         by_sensor: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         while self._chunks:
-            sensor, *arrays = self._chunks.popleft()
-            by_sensor.setdefault(sensor, []).append(tuple(arrays))
+            sensor, time_s, acc, gyr = self._chunks.popleft()
+            by_sensor.setdefault(sensor, []).append((time_s, acc, gyr))
         messages = []
         for sensor, chunks in by_sensor.items():
             time_s, acc, gyr = (np.concatenate(parts) for parts in zip(*chunks))
@@ -130,7 +131,5 @@ class LiveStreamer:
 
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout_s)
-    except TimeoutError:
-        pass

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from bleak import BleakClient
@@ -28,7 +29,7 @@ from bleak.exc import BleakError
 from hinge.analysis.recording_format import format_metadata_lines, format_sample_rows
 
 from .clock import ClockAligner, FrameCounter, host_time_s
-from .devices import Batch, session_for_services
+from .devices import Batch, StreamInfo, session_for_services
 from .errors import DeviceError
 from .live import LiveStreamer
 
@@ -123,7 +124,7 @@ class AlignedStream:
     def __init__(self, decode: Callable[[bytes], Batch], rate_hz: float, settle_s: float) -> None:
         self.decode, self.settle_s = decode, settle_s
         self.clock = ClockAligner()
-        self.frames = FrameCounter(rate_hz)
+        self.frames: FrameCounter[Batch] = FrameCounter(rate_hz)
         self._pending: deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = deque()
 
     def push(self, arrival_s: float, data: bytes) -> int:
@@ -176,7 +177,7 @@ class SensorLink:
         self.client_options = client_options or {}
         self.connect_timeout_s, self.settle_s, self.retry_delay_s = connect_timeout_s, settle_s, retry_delay_s
         self.status = SensorStatus(sensor, address)
-        self.stream_info = None
+        self.stream_info: StreamInfo | None = None
         self._last_time_s: float | None = None
         self._gap_open = False
         self._connected_before = False
@@ -215,14 +216,14 @@ class SensorLink:
                                       "(hinge-imu, WitMotion, Movesense)")
                 session = session_type(client, lambda data: queue.put_nowait((host_time_s(), bytes(data))))
                 self.status.kind = session_type.KIND
-                self.stream_info = await session.start(rate_hz=self.rate_hz)
+                info = self.stream_info = await session.start(rate_hz=self.rate_hz)
                 self.status.battery_percent = await session.watch_battery(
                     lambda level: setattr(self.status, "battery_percent", level))
                 trip_s = await session.round_trip_s()
                 self.status.round_trip_ms = None if trip_s is None else trip_s * 1e3
                 self.status.reconnects += self._connected_before
                 self._connected_before = self.status.connected = True
-                aligned = AlignedStream(session.decode, self.stream_info.rate_hz, self.settle_s)
+                aligned = AlignedStream(session.decode, info.rate_hz, self.settle_s)
                 consumer = asyncio.create_task(self._consume(queue, aligned))
                 await _wait_any(self._stop, dropped)
         finally:  # after the disconnect: nothing more can arrive, so everything queued is written
@@ -315,8 +316,8 @@ class Recorder:
                 await _wait_any(self._stop, timeout_s=self.flush_interval_s)
                 writer.flush()
                 for task in tasks:
-                    if task.done() and task.exception() is not None:
-                        raise task.exception()
+                    if task.done() and (error := task.exception()) is not None:
+                        raise error
                 if host_time_s() >= next_status:
                     for i, link in enumerate(self.links):
                         link.status.rate_hz = (link.status.samples - samples[i]) / self.status_interval_s
@@ -332,7 +333,7 @@ class Recorder:
                 link.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             writer.close()
-            if streaming is not None:
+            if streaming is not None and self.live is not None:
                 self.live.close()
                 await asyncio.gather(streaming, return_exceptions=True)
             if not any(link.status.samples for link in self.links):

@@ -19,8 +19,10 @@ Notes
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+from bleak.assigned_numbers import CharacteristicPropertyName
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -40,7 +42,7 @@ from bumble.transport.common import AsyncPipeSink
 ATT_MTU = 247
 CENTRAL_ADDRESS = "C0:00:00:00:00:01"
 
-_PROPERTY_NAMES = {
+_PROPERTY_NAMES: dict[int, CharacteristicPropertyName] = {
     Characteristic.Properties.BROADCAST: "broadcast",
     Characteristic.Properties.READ: "read",
     Characteristic.Properties.WRITE_WITHOUT_RESPONSE: "write-without-response",
@@ -58,7 +60,7 @@ def uuid_text(uuid: UUID) -> str:
 
 
 def advertised_service_uuids(data: AdvertisingData) -> list[str]:
-    uuids = []
+    uuids: list[str] = []
     for kind in (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
                  AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
                  AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
@@ -231,8 +233,13 @@ class BumbleClient(BaseBleakClient):
         if connection is None:
             return
         self._closing = True
-        gone = asyncio.get_running_loop().create_future()
-        connection.once(Connection.EVENT_DISCONNECTION, lambda *_: gone.done() or gone.set_result(None))
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_disconnection(*_: object) -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        connection.once(Connection.EVENT_DISCONNECTION, on_disconnection)
         try:
             await connection.disconnect()
             await asyncio.wait_for(gone, 2.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +41,7 @@ def serve(args: argparse.Namespace) -> int:
     host = f"[{shown}]" if ":" in shown else shown
     base = f"{'https' if args.https else 'http'}://{host}:{args.port}/"
     with_token = f"?token={settings.token}" if settings.token else ""
-    tls = {}
+    tls: dict[str, Any] = {}
     if args.https:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         cert_path, key_path = self_signed_certificate(settings.data_dir, shown)

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +245,7 @@ class LiveSession:
                  executor: ThreadPoolExecutor) -> None:
         self.id = session_id
         self.path = path
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.metadata: dict[str, str] = {"source": "hinge live", "live_session": session_id}
         self.sensors: dict[str, SensorStream] = {}
         self.sources: list[Source] = []

@@ -8,7 +8,7 @@ import io
 import json
 import mimetypes
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
@@ -37,7 +37,7 @@ Store = Annotated[SessionStore, Depends(get_store)]
 
 # the thresholds the analysis accepts (it checks their range), each optional here: a missing one keeps its
 # current (or default) value
-ThresholdsIn = create_model(
+ThresholdsIn = create_model(  # type: ignore[call-overload]  # fields generated from the Thresholds dataclass
     "ThresholdsIn",
     __config__=ConfigDict(extra="forbid"),
     **{
@@ -76,14 +76,14 @@ class SessionPatch(BaseModel):
     """Fields to change; absent fields keep their value (``load_kg: null`` clears the load)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default=None, min_length=1, max_length=NAME_MAX_CHARS)
-    date: datetime = Field(default=None, description="ISO 8601; without a zone it is taken as UTC")
-    exercise: str = Field(default=None, max_length=EXERCISE_MAX_CHARS)
+    name: str = Field(default=None, min_length=1, max_length=NAME_MAX_CHARS)  # type: ignore[assignment]  # absent: unchanged; null is refused
+    date: datetime = Field(default=None, description="ISO 8601; without a zone it is taken as UTC")  # type: ignore[assignment]  # absent: unchanged; null is refused
+    exercise: str = Field(default=None, max_length=EXERCISE_MAX_CHARS)  # type: ignore[assignment]  # absent: unchanged; null is refused
     load_kg: float | None = Field(default=None, ge=0, le=MAX_LOAD_KG)
-    notes: str = Field(default=None, max_length=NOTES_MAX_CHARS)
+    notes: str = Field(default=None, max_length=NOTES_MAX_CHARS)  # type: ignore[assignment]  # absent: unchanged; null is refused
 
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Error, "description": "no such session"},
     422: {"model": Error, "description": "invalid input, or a recording the analysis cannot read"},
 }
@@ -109,8 +109,11 @@ def to_session(session: StoredSession) -> dict[str, Any]:
 def upload_session(
     store: Store,
     file: Annotated[UploadFile, File(description="a hinge-recording/1 CSV, or a Sensor Logger or phyphox export")],
-    placement: Annotated[Literal[SENSOR_NAMES], Form(  # type: ignore[valid-type]
-        description="where the phone was worn, for a phone app's export (hinge-recording/1 names its sensors)")] = "hip",
+    placement: Annotated[Literal[SENSOR_NAMES], Form(  # type: ignore[valid-type]  # a Literal built from a constant at import time
+        description="where the phone was worn, for a phone app's export (hinge-recording/1 names its sensors)",
+    )] = "hip",
+    platform: Annotated[Literal["ios", "android"] | None, Form(
+        description="the phone's platform, for a Sensor Logger export that does not say (no Metadata.csv)")] = None,
     name: Annotated[str | None, Form(max_length=NAME_MAX_CHARS)] = None,
     exercise: Annotated[str, Form(max_length=EXERCISE_MAX_CHARS)] = "",
     load_kg: Annotated[float | None, Form(ge=0, le=MAX_LOAD_KG)] = None,
@@ -120,7 +123,8 @@ def upload_session(
     """Import and analyse the upload; on success store it as received with its report. Nothing is stored on error."""
     chosen = _parse_thresholds(thresholds)
     session = create_session(
-        store, file.file.read(), filename=_safe_filename(file.filename), placement=placement, name=name or None,
+        store, file.file.read(), filename=_safe_filename(file.filename), placement=placement, platform=platform,
+        name=name or None,
         exercise=exercise, load_kg=load_kg, notes=notes, thresholds=chosen,
     )
     return to_session(session)
@@ -143,7 +147,7 @@ def edit_session(store: Store, session_id: int, changes: SessionPatch) -> dict[s
     if "date" in fields:  # stored in UTC; a date without a zone is taken as UTC
         when = fields["date"]
         try:
-            when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         except OverflowError:
             raise HTTPException(422, f"date: {fields['date'].isoformat()} is out of range in UTC") from None
         fields["date"] = when.isoformat(timespec="seconds")
@@ -159,8 +163,8 @@ def delete_session(store: Store, session_id: int) -> Response:
 
 @router.post("/sessions/{session_id}/reanalyse", response_model=Session, responses=_ERRORS,
              summary="Analyse the stored recording again with other thresholds")
-def reanalyse(store: Store, session_id: int, thresholds: ThresholdsIn) -> dict[str, Any]:  # type: ignore[valid-type]
-    chosen = {k: v for k, v in thresholds.model_dump().items() if v is not None}
+def reanalyse(store: Store, session_id: int, thresholds: ThresholdsIn) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built at import time
+    chosen = {k: v for k, v in thresholds.model_dump().items() if v is not None}  # type: ignore[attr-defined]  # ditto
     return to_session(reanalyse_session(store, session_id, chosen))
 
 

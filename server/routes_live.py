@@ -150,7 +150,7 @@ def get_live(request: Request, session_id: str) -> dict[str, Any]:
 async def sensor_logger_push(
     request: Request,
     session_id: str,
-    placement: Annotated[Literal[SENSOR_NAMES], Query(description="where the phone is worn")] = "hip",  # type: ignore[valid-type]
+    placement: Annotated[Literal[SENSOR_NAMES], Query(description="where the phone is worn")] = "hip",  # type: ignore[valid-type]  # a Literal built from a constant at import time
     platform: Annotated[Literal["android", "ios"] | None, Query(
         description="the phone's platform; needed on iOS (its push carries no total acceleration)")] = None,
 ) -> dict[str, int]:
@@ -261,7 +261,7 @@ def live_page(request: Request, session_id: str) -> HTMLResponse:
 def phone_page(
     request: Request,
     session: Annotated[str | None, Query(max_length=64)] = None,
-    placement: Annotated[Literal[SENSOR_NAMES], Query()] = "hip",  # type: ignore[valid-type]
+    placement: Annotated[Literal[SENSOR_NAMES], Query()] = "hip",  # type: ignore[valid-type]  # a Literal built from a constant at import time
 ) -> HTMLResponse:
     open_sessions = sorted(get_hub(request).sessions.values(), key=lambda s: s.started_at, reverse=True)
     return templates.TemplateResponse(

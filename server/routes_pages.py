@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -65,7 +66,7 @@ HISTORY_METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any]], float | No
 def session_list(
     request: Request,
     store: Store,
-    sort: Annotated[Literal[tuple(SORT_KEYS)], Query()] = "date",  # type: ignore[valid-type]
+    sort: Annotated[Literal[tuple(SORT_KEYS)], Query()] = "date",  # type: ignore[valid-type]  # a Literal built from a constant at import time
     order: Literal["asc", "desc"] = "desc",
 ) -> HTMLResponse:
     sessions = sorted(store.sessions(), key=SORT_KEYS[sort], reverse=order == "desc")
@@ -93,10 +94,11 @@ def session_report(request: Request, store: Store, session_id: int) -> HTMLRespo
 def history(
     request: Request,
     store: Store,
-    metric: Annotated[Literal[tuple(HISTORY_METRICS)], Query()] = "back_rounding_deg",  # type: ignore[valid-type]
+    metric: Annotated[Literal[tuple(HISTORY_METRICS)], Query()] = "back_rounding_deg",  # type: ignore[valid-type]  # a Literal built from a constant at import time
 ) -> HTMLResponse:
     label, unit, value_of = HISTORY_METRICS[metric]
-    points = [{"session": s, "value": value_of(s.report["summary"])} for s in sorted(store.sessions(), key=SORT_KEYS["date"])]
+    points = [{"session": s, "value": value_of(s.report["summary"])}
+              for s in sorted(store.sessions(), key=SORT_KEYS["date"])]
     return templates.TemplateResponse(
         request, "history.html",
         {"metric": metric, "label": label, "unit": unit, "points": points, "metrics": HISTORY_METRICS},

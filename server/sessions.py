@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,13 @@ def default_thresholds() -> dict[str, float]:
 
 
 def analyse(
-    content: bytes, *, filename: str, placement: str, thresholds: dict[str, float]
+    content: bytes, *, filename: str, placement: str, thresholds: dict[str, float], platform: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (hinge-report/1 without series, its plot series) for an upload's bytes.
 
     ``content`` is a ``hinge-recording/1`` CSV or a phone app's export (see ``firmware_bridge.importers``);
-    ``placement`` says where a single phone was worn. Raises :class:`analysis.errors.HingeError` (one-line
+    ``placement`` says where a single phone was worn, ``platform`` (ios/android) what the export may not say.
+    Raises :class:`analysis.errors.HingeError` (one-line
     message) for an unsupported, malformed or unanalysable upload.
     """
     from hinge.analysis.metrics import Thresholds
@@ -41,7 +42,7 @@ def analyse(
     from hinge.analysis.report import build_report
     from hinge.firmware_bridge.importers import load_recording
 
-    recording = load_recording(content, filename, sensor=placement)
+    recording = load_recording(content, filename, sensor=placement, platform=platform)
     result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
     report = build_report(result, include_series=True)  # series arrive as JSON lists (NaN → null)
     series = report.pop("series")
@@ -54,6 +55,7 @@ def create_session(
     *,
     filename: str,
     placement: str = "hip",
+    platform: str | None = None,
     name: str | None = None,
     exercise: str = "",
     load_kg: float | None = None,
@@ -62,10 +64,11 @@ def create_session(
 ) -> StoredSession:
     """Analyse ``content`` and store it; nothing is stored when the analysis raises."""
     thresholds = {**default_thresholds(), **(thresholds or {})}
-    report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds)
-    now = datetime.now(timezone.utc)
+    report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds,
+                             platform=platform)
+    now = datetime.now(UTC)
     start_time_s = float(report["recording"]["start_time_s"])
-    date = datetime.fromtimestamp(start_time_s, timezone.utc) if start_time_s >= _UNIX_TIME_FROM_S else now
+    date = datetime.fromtimestamp(start_time_s, UTC) if start_time_s >= _UNIX_TIME_FROM_S else now
     return store.create(
         recording=content,
         filename=filename,
@@ -87,7 +90,8 @@ def reanalyse_session(store: SessionStore, session_id: int, thresholds: dict[str
     session = store.get(session_id)
     thresholds = {**session.thresholds, **thresholds}
     report, series = analyse(store.recording_path(session_id).read_bytes(), filename=session.filename,
-                             placement=session.placement, thresholds=thresholds)
+                             placement=session.placement, thresholds=thresholds,
+                             platform=session.report["recording"]["metadata"].get("platform"))  # as imported
     return store.replace_analysis(session_id, thresholds=thresholds, report=report, series=series)
 
 
@@ -105,6 +109,6 @@ def import_demo_recordings(store: SessionStore, demo_dir: Path) -> int:
             log.warning("demo recording %s not imported: %s", path.name, error)
             continue
         imported += 1
-    store.set_meta(DEMOS_IMPORTED_KEY, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    store.set_meta(DEMOS_IMPORTED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
     log.info("imported %d demo recording(s) from %s", imported, demo_dir)
     return imported

@@ -148,7 +148,7 @@ class SessionStore:
                 (name, date, exercise, load_kg, notes, filename, placement, created_at, _dumps(thresholds),
                  _dumps(report), _dumps(series)),
             )
-            session_id = int(cursor.lastrowid)
+            session_id = int(cursor.lastrowid)  # type: ignore[arg-type]  # an INSERT always sets lastrowid
             path = self._recording_path(session_id)
             try:
                 _write_atomically(path, recording)

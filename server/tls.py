@@ -49,12 +49,13 @@ def self_signed_certificate(data_dir: Path, address: str) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"hinge at {address}")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     addresses = sorted({address, "127.0.0.1"})
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName(
             [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -72,5 +73,5 @@ def _still_good(cert_path: Path, address: str) -> bool:
     certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     covered = ipaddress.ip_address(address) in names.get_values_for_type(x509.IPAddress)
-    remaining = certificate.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    remaining = certificate.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     return covered and remaining > datetime.timedelta(days=RENEW_BEFORE_DAYS)

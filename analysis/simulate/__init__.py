@@ -6,4 +6,5 @@ from .engine import GroundTruth, Simulation, simulate
 from .families import FAMILIES, PRESETS, simulate_family, simulate_preset
 from .plan import RepPlan, SessionPlan
 
-__all__ = ["FAMILIES", "PRESETS", "GroundTruth", "RepPlan", "SessionPlan", "Simulation", "simulate", "simulate_family", "simulate_preset"]
+__all__ = ["FAMILIES", "PRESETS", "GroundTruth", "RepPlan", "SessionPlan", "Simulation", "simulate", "simulate_family",
+           "simulate_preset"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
 
 from ..recording import Recording, SensorStream
 from .kinematics import body_motion, ideal_imu, sagittal_angles_deg
-from scipy.spatial.transform import Rotation, Slerp
-
 from .plan import Fidget, Remount, RepPlan, SessionPlan, SetPlan, Sit, Stand, Walk
 from .sensor_model import SampledSensor, sample_sensor
 from .timeline import Timeline, min_jerk, smooth_noise
@@ -99,7 +98,8 @@ class _Events:
     outages: dict[str, list[tuple[int, int]]]
 
 
-def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], list[_RepMarks], int, _Events]:
+def build_motion(plan: SessionPlan,
+                 rng: np.random.Generator) -> tuple[dict[str, np.ndarray], list[_RepMarks], int, _Events]:
     """Channels on the truth grid, the reps' sample marks, the number of sets and the sensor events."""
     tl = Timeline(plan.truth_rate_hz)
     marks: list[_RepMarks] = []
@@ -117,7 +117,8 @@ def build_motion(plan: SessionPlan, rng: np.random.Generator) -> tuple[dict[str,
             n = int(round(block.duration_s * plan.truth_rate_hz))
             window = np.sin(np.pi * np.arange(n) / n) ** 2
             offsets = {c: window * smooth_noise(rng, n, rate_hz=plan.truth_rate_hz, cutoff_hz=0.8, amplitude=a)
-                       for c, a in (("pelvis_pitch_deg", block.amplitude_deg), ("spine_flex_deg", block.amplitude_deg / 2),
+                       for c, a in (("pelvis_pitch_deg", block.amplitude_deg),
+                                    ("spine_flex_deg", block.amplitude_deg / 2),
                                     ("hike_deg", block.amplitude_deg / 2), ("pelvis_yaw_deg", block.amplitude_deg))}
             tl.add(block.duration_s, offsets)
         elif isinstance(block, SetPlan):
@@ -201,7 +202,7 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
         sensors[name] = SensorStream(time_s=s.stamp_s + plan.time_origin_s, acc_mps2=acc_out, gyr_radps=gyr_out)
 
     hip_z = motion["pelvis"].position_m[:, 2]
-    reps = []
+    reps: list[dict] = []
     for mk in marks:
         rep = _rep_truth(len(reps) + 1, mk, grid_t, trunk, pelvis, hike, m_heading, hip_z, plan)
         if grid_t[mk.end] < first_sample_s or grid_t[mk.start] > last_sample_s:
@@ -210,7 +211,8 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
         for sensor, fields in (("hip", ("pelvis_angle_deg", "back_rounding_deg", "hip_drop_m", "hip_hike_deg",
                                         "pelvis_rotation_deg")),
                                ("back", ("trunk_angle_deg", "back_rounding_deg", "lockout_lean_back_deg"))):
-            absent = sensor not in plan.sensors or any(a <= mk.end and b >= mk.start for a, b in events.outages.get(sensor, []))
+            absent = sensor not in plan.sensors or any(a <= mk.end and b >= mk.start
+                                                       for a, b in events.outages.get(sensor, []))
             if absent:
                 rep.update({f: None for f in fields})
                 if sensor == "hip":
@@ -229,7 +231,9 @@ def simulate(plan: SessionPlan, *, seed: int) -> Simulation:
 def _rep_truth(index, mk: _RepMarks, t, trunk, pelvis, hike, m_heading, hip_z, plan: SessionPlan) -> dict:
     rate = plan.truth_rate_hz
     span = slice(mk.start, mk.end + 1)
-    lean_end = min(mk.next_start if mk.next_start is not None else mk.block_end, mk.end + int(LEAN_WINDOW_S * rate))
+    stop = mk.next_start if mk.next_start is not None else mk.block_end
+    assert stop is not None  # each rep is followed by another in its set or ends its block
+    lean_end = min(stop, mk.end + int(LEAN_WINDOW_S * rate))
     lean = max(0.0, -float(trunk[mk.bottom:lean_end].min()))
     rounding = float((trunk - pelvis)[span].max())
     rep = mk.plan

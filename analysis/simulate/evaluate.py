@@ -32,8 +32,9 @@ class Score:
     flag_fn: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FLAGS})
     errors: dict[str, list[float]] = field(default_factory=lambda: {f: [] for f in ERROR_FIELDS})
 
-    def add(self, other: "Score") -> None:
-        for name in ("recordings", "exact_count", "true_positive", "false_positive", "false_negative", "movement_right"):
+    def add(self, other: Score) -> None:
+        for name in ("recordings", "exact_count", "true_positive", "false_positive", "false_negative",
+                     "movement_right"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for f in FLAGS:
             self.flag_tp[f] += other.flag_tp[f]

@@ -6,17 +6,28 @@ differ), sensor errors and time origin from the seed, so a corpus is just ``(fam
 
 from __future__ import annotations
 
-from typing import Callable
-
-import numpy as np
-
-from .engine import Simulation, simulate
+from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .plan import (Block, Fidget, Remount, SensorPlan, SessionPlan, SetPlan, Sit, Stand, Walk, random_errors,
-                   random_geometry, random_mount, sample_rep)
+from .engine import Simulation, simulate
+from .plan import (
+    Block,
+    Fidget,
+    Remount,
+    SensorPlan,
+    SessionPlan,
+    SetPlan,
+    Sit,
+    Stand,
+    Walk,
+    random_errors,
+    random_geometry,
+    random_mount,
+    sample_rep,
+)
 
 RATES_HZ = (25.0, 50.0, 52.0, 60.0, 100.0, 104.0, 200.0, 400.0)
 UNIX_ORIGIN_S = 1_763_700_000.0
@@ -24,7 +35,8 @@ UNIX_ORIGIN_S = 1_763_700_000.0
 
 def _sensors(rng: np.random.Generator, names: tuple[str, ...], *, quality: str | None = None) -> dict[str, SensorPlan]:
     quality = quality or str(rng.choice(["typical", "typical", "rough"]))
-    return {n: SensorPlan(random_errors(rng, float(rng.choice(RATES_HZ)), quality=quality), random_mount(rng)) for n in names}
+    return {n: SensorPlan(random_errors(rng, float(rng.choice(RATES_HZ)), quality=quality), random_mount(rng))
+            for n in names}
 
 
 def _plan(rng: np.random.Generator, family: str, blocks: list[Block], *, names=("back", "hip"),
@@ -40,12 +52,14 @@ def _plan(rng: np.random.Generator, family: str, blocks: list[Block], *, names=(
 
 def _set(rng, movement: str, count: int, **faults_by_rep: Callable[[int], bool]) -> SetPlan:
     """A set of ``count`` reps; each fault keyword maps rep number (0-based) → whether it has that fault."""
-    return SetPlan(tuple(sample_rep(rng, movement, **{k: f(i) for k, f in faults_by_rep.items()}) for i in range(count)))
+    return SetPlan(tuple(sample_rep(rng, movement, **{k: f(i) for k, f in faults_by_rep.items()})
+                         for i in range(count)))
 
 
 def _between_sets(rng) -> list[Block]:
     return [Stand(rng.uniform(2, 5)), Walk(rng.uniform(5, 10), turn_deg=rng.uniform(90, 200) * rng.choice([-1, 1])),
-            Fidget(rng.uniform(3, 6)), Walk(rng.uniform(4, 8), turn_deg=rng.uniform(-180, 180)), Stand(rng.uniform(2, 6))]
+            Fidget(rng.uniform(3, 6)), Walk(rng.uniform(4, 8), turn_deg=rng.uniform(-180, 180)),
+            Stand(rng.uniform(2, 6))]
 
 
 def _start(rng) -> Stand:
@@ -81,8 +95,8 @@ def swing(rng):
 
 
 def slow_pause(rng):
-    return _plan(rng, "slow_pause", [_start(rng), _set(rng, "rdl", 5, slow=lambda i: i % 2 == 0, pause=lambda i: i >= 2),
-                                     _end(rng)])
+    return _plan(rng, "slow_pause",
+                 [_start(rng), _set(rng, "rdl", 5, slow=lambda i: i % 2 == 0, pause=lambda i: i >= 2), _end(rng)])
 
 
 def partial(rng):

@@ -63,7 +63,7 @@ def sample_sensor(
     *,
     start_s: float,
     end_s: float,
-    outages_s: list[tuple[float, float]] = (),
+    outages_s: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (),
 ) -> SampledSensor:
     """Sample ideal signals (on ``grid_t``) the way ``errors`` describes, between ``start_s`` and ``end_s``.
 
@@ -75,14 +75,16 @@ def sample_sensor(
     gyr = _interp(grid_t, gyr_radps, true_t)
 
     distortion = np.diag(1.0 + errors.scale_error * rng.standard_normal(3))
-    distortion = distortion @ Rotation.from_rotvec(np.radians(errors.misalignment_deg) * rng.standard_normal(3)).as_matrix()
+    misalignment = Rotation.from_rotvec(np.radians(errors.misalignment_deg) * rng.standard_normal(3))
+    distortion = distortion @ misalignment.as_matrix()
     acc = acc @ distortion.T + errors.acc_bias_mps2 * _random_unit(rng)
     gyr = gyr @ distortion.T + errors.gyr_bias_radps * _random_unit(rng)
     if errors.gyr_bias_walk_radps > 0:
         from .timeline import smooth_noise
 
         walk = np.column_stack([
-            smooth_noise(rng, true_t.size, rate_hz=errors.sampling_rate_hz, cutoff_hz=0.01, amplitude=errors.gyr_bias_walk_radps)
+            smooth_noise(rng, true_t.size, rate_hz=errors.sampling_rate_hz, cutoff_hz=0.01,
+                         amplitude=errors.gyr_bias_walk_radps)
             for _ in range(3)
         ])
         gyr = gyr + walk
@@ -99,7 +101,8 @@ def sample_sensor(
 
     stamp = true_t + errors.clock_offset_s + errors.jitter_s * rng.standard_normal(true_t.size)
     if errors.batch_size > 1:  # a batch is stamped with its last sample's arrival time
-        batch_end = np.minimum((np.arange(true_t.size) // errors.batch_size + 1) * errors.batch_size - 1, true_t.size - 1)
+        batch_end = np.minimum((np.arange(true_t.size) // errors.batch_size + 1) * errors.batch_size - 1,
+                               true_t.size - 1)
         stamp = stamp[batch_end]
     stamp = np.maximum.accumulate(stamp)
 

@@ -60,7 +60,7 @@ def encode_info(info: Info) -> bytes:
                             int(info.streaming)) + info.firmware.encode("utf-8")[:20]
 
 
-def decode_info(data: bytes) -> Info:
+def decode_info(data: bytes | bytearray) -> Info:
     if len(data) < INFO_HEADER.size:
         raise ProtocolError(f"hinge-imu info is {len(data)} bytes, expected at least {INFO_HEADER.size}: {data.hex()}")
     version, acc_g, gyr_dps, rate_mhz, streaming = INFO_HEADER.unpack_from(data)

@@ -56,7 +56,8 @@ def test_reads_bytes_crlf_bom_interleaving_duplicates_and_one_sensor():
         ([ROW_BACK, "0.01,back,0.1,abc,0.2,0.01,0.02,0.03"], "line 3, column acc_y: 'abc' is not a number"),
         ([ROW_BACK, "0.01,back,0.1,9.8,nan,0.01,0.02,0.03"], "line 3, column acc_z: 'nan' is not a finite number"),
         ([ROW_BACK, "0.01,chest,0.1,9.8,0.2,0.01,0.02,0.03"], "line 3, column sensor: unknown sensor 'chest'"),
-        ([ROW_BACK, "-0.5,back,0.1,9.8,0.2,0.01,0.02,0.03"], "line 3, column time_s: time goes backwards for sensor back"),
+        ([ROW_BACK, "-0.5,back,0.1,9.8,0.2,0.01,0.02,0.03"],
+         "line 3, column time_s: time goes backwards for sensor back"),
         ([], "header but no samples"),
     ],
 )

@@ -69,5 +69,5 @@ def test_state_before_and_after_calibration_and_bounded_memory():
     state = live.state()
     assert state["calibrated"] and state["rep_count"] >= 10
     assert abs(state["trunk_angle_deg"]) < 5.0  # standing at the end
-    for name, s in live._sensors.items():  # noqa: SLF001 - the bound is the point of this test
+    for s in live._sensors.values():  # noqa: SLF001 - the bound is the point of this test
         assert len(s.buffer) <= (BUFFER_S + 1) * s.rate_hz

@@ -3,8 +3,8 @@
 import numpy as np
 
 from hinge.analysis.recording_format import read_recording
-from hinge.firmware_bridge.recorder import GAPS_FIELD_BYTES, RecordingWriter
 from hinge.cli import main
+from hinge.firmware_bridge.recorder import GAPS_FIELD_BYTES, RecordingWriter
 
 
 def _rows(writer, sensor, start_s, n):

@@ -104,6 +104,7 @@ class LiveServer:
 
     def wait_for_line(self, prefix: str, attempts: int = 200) -> str:
         """Read what the server prints until a line starts with ``prefix``; return that line."""
+        assert self.process.stdout is not None, "started with stdout=PIPE"
         for _ in range(attempts):
             line = self.process.stdout.readline()
             if not line:

@@ -70,7 +70,8 @@ BAD_FILES = {
     "empty": b"",
     "not a csv": b"\x89PNG\r\n\x1a\n\x00\x00binary",
     "wrong header": b"t,acc\n1,2\n",
-    "bad number": b"time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,back,0,0,9.8,0,0,0\n0.01,back,0,abc,9.8,0,0,0\n",
+    "bad number": (b"time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
+                   b"0.0,back,0,0,9.8,0,0,0\n0.01,back,0,abc,9.8,0,0,0\n"),
     "broken zip": b"PK\x03\x04 not really a zip",
 }
 
@@ -116,13 +117,38 @@ def test_a_phone_export_is_imported_and_kept_as_uploaded(client, simulated):
     assert refused.status_code == 422 and refused.json()["detail"].startswith("body.placement: Input should be")
 
 
+def test_the_upload_form_says_the_platform_an_export_cannot(client, data_dir, simulated):
+    """A saved Sensor Logger push capture from an iPhone: acceleration negated, and nothing in it says iOS."""
+    from hinge.analysis.recording_format import read_recording
+
+    stream = read_recording(simulated("back_only")).sensors["back"]
+    payload = [item for t, acc, gyr in zip(stream.time_s, stream.acc_mps2, stream.gyr_radps) for item in (
+        {"name": "accelerometer", "time": int(t * 1e9), "values": dict(zip("xyz", (-acc).tolist()))},
+        {"name": "gravity", "time": int(t * 1e9), "values": {"x": 0.0, "y": 0.0, "z": 0.0}},
+        {"name": "gyroscope", "time": int(t * 1e9), "values": dict(zip("xyz", gyr.tolist()))})]
+    content = json.dumps([{"messageId": 0, "sessionId": "s", "deviceId": "d", "payload": payload}]).encode()
+    refused = client.post("/api/sessions", files={"file": ("push.json", content)}, data={"placement": "back"})
+    assert refused.status_code == 422 and "say the platform" in refused.json()["detail"]
+    assert_nothing_stored(data_dir)
+    response = client.post("/api/sessions", files={"file": ("push.json", content)},
+                           data={"placement": "back", "platform": "ios"})
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["report"]["recording"]["metadata"]["platform"] == "ios"
+    assert session["summary"]["rep_count"] > 0
+    again = client.post(f"/api/sessions/{session['id']}/reanalyse", json={})
+    assert again.status_code == 200 and again.json()["report"] == session["report"]
+
+
 @pytest.mark.parametrize(
     ("thresholds", "message"),
-    [("not json", "thresholds: Invalid JSON"), ('{"back_rounding_deg": -1}', "threshold back_rounding_deg must be a number of degrees between 0 and 90"),
+    [("not json", "thresholds: Invalid JSON"),
+     ('{"back_rounding_deg": -1}', "threshold back_rounding_deg must be a number of degrees between 0 and 90"),
      ('{"rounding": 5}', "thresholds.rounding: Extra inputs are not permitted")],
 )
 def test_bad_thresholds_are_refused(client, data_dir, simulated, thresholds, message):
-    response = client.post("/api/sessions", files={"file": ("a.csv", simulated("clean"))}, data={"thresholds": thresholds})
+    response = client.post("/api/sessions", files={"file": ("a.csv", simulated("clean"))},
+                           data={"thresholds": thresholds})
     assert response.status_code == 422
     assert message in response.json()["detail"]
     assert_nothing_stored(data_dir)
@@ -157,7 +183,8 @@ def test_patch_edits_the_editable_fields(client, upload):
     session_id = upload("clean", load_kg="60")["id"]
     changes = {"name": "Monday", "date": "2026-03-01T09:30:00+02:00", "exercise": "Good morning", "notes": "ok"}
     edited = client.patch(f"/api/sessions/{session_id}", json=changes).json()
-    assert (edited["name"], edited["exercise"], edited["notes"], edited["load_kg"]) == ("Monday", "Good morning", "ok", 60)
+    edited_fields = (edited["name"], edited["exercise"], edited["notes"], edited["load_kg"])
+    assert edited_fields == ("Monday", "Good morning", "ok", 60)
     assert edited["date"] == "2026-03-01T07:30:00Z"  # stored in UTC
     cleared = client.patch(f"/api/sessions/{session_id}", json={"load_kg": None}).json()
     assert cleared["load_kg"] is None and cleared["name"] == "Monday"

@@ -112,12 +112,14 @@ def test_drag_and_drop_upload_and_a_bad_file(server, page, simulated):
     drop = """([name, text]) => {
       const transfer = new DataTransfer();
       transfer.items.add(new File([text], name, {type: "text/csv"}));
-      document.getElementById("upload").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+      document.getElementById("upload").dispatchEvent(
+        new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
     }"""
     page.evaluate(drop, ["broken.csv", "time_s,acc\n1,2\n"])
     page.wait_for_selector("#upload-status.error-message")
     assert page.inner_text("#upload-status") == (
-        "broken.csv: line 1: expected the header 'time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z', found 'time_s,acc'")
+        "broken.csv: line 1: expected the header 'time_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z', "
+        "found 'time_s,acc'")
     assert api(server, "/api/sessions") == []
 
     page.evaluate(drop, ["dropped.csv", simulated("clean").decode()])

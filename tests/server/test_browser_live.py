@@ -11,12 +11,11 @@ import urllib.request
 import numpy as np
 import pytest
 from playwright.sync_api import expect
+from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (browser is a fixture)
 
 from hinge.analysis.coaching import cue_for
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
-
-from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (browser is a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -159,7 +158,8 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
 def test_a_phone_rides_out_a_network_drop_without_losing_or_repeating_samples(browser, live_server):
     server = live_server()
     page, cdp = open_phone(browser, server, "drop", "hip")
-    for sensor, xyz in (("accelerometer", {"x": 0.0, "y": 9.8, "z": 0.3}), ("gyroscope", {"x": 0.0, "y": 0.0, "z": 0.0})):
+    for sensor, xyz in (("accelerometer", {"x": 0.0, "y": 9.8, "z": 0.3}),
+                        ("gyroscope", {"x": 0.0, "y": 0.0, "z": 0.0})):
         cdp.send("Emulation.setSensorOverrideReadings", {"type": sensor, "reading": {"xyz": xyz}})
     # the network between the page and the server: connections pass through, or are cut while it is down
     connections, network = [], {"up": True}

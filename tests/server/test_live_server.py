@@ -14,14 +14,12 @@ import urllib.request
 import numpy as np
 import pytest
 from cryptography import x509
+from live_helpers import batches, hello
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
-
-from live_helpers import batches, hello
-
 
 
 def test_a_killed_server_leaves_every_acknowledged_sample_readable_and_storable(live_server, tmp_path):
@@ -95,9 +93,9 @@ def test_https_off_loopback_needs_the_token_it_prints(live_server, simulated, tm
 
     assert upload({}) == 401
     assert upload({"Authorization": f"Bearer {token}"}) == 201
-    with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context) as socket:
-        with pytest.raises(ConnectionClosedError) as closed:
-            socket.recv(timeout=10)
+    with (connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context) as socket,
+          pytest.raises(ConnectionClosedError) as closed):
+        socket.recv(timeout=10)
     assert closed.value.rcvd.code == 1008 and "needs its access token" in closed.value.rcvd.reason
     with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest?token={token}", ssl=context) as socket:
         socket.send(json.dumps(hello("tls")))

@@ -7,11 +7,11 @@ import re
 
 import numpy as np
 import pytest
+from live_helpers import batches, hello
 from starlette.websockets import WebSocketDisconnect
 
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
-from live_helpers import batches, hello
 
 INGEST = "/api/live/ingest"
 
@@ -23,7 +23,7 @@ def settle(source) -> None:
 
 
 def receive_until(socket, kind: str) -> list[dict]:
-    messages = []
+    messages: list[dict] = []
     while not messages or messages[-1]["type"] != kind:
         messages.append(socket.receive_json())
     return messages
@@ -125,7 +125,7 @@ def test_a_second_phone_joins_as_the_other_sensor(client, clean_set):
 
 def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:
     """Sensor Logger HTTP-push messages (Android: totalacceleration, gyroscope; ns stamps) of one stream."""
-    messages = []
+    messages: list[dict] = []
     begin = stream.time_s[0]
     while begin <= stream.time_s[-1]:
         part = np.flatnonzero((stream.time_s >= begin) & (stream.time_s < begin + batch_s))

@@ -15,7 +15,8 @@ REPORT = {"summary": {"rep_count": 3, "flag_counts": {}}, "warnings": [], "reps"
 
 def _create(store: SessionStore, content: bytes = b"time_s,sensor\n", name: str = "a") -> int:
     session = store.create(
-        recording=content, filename="a.csv", placement="hip", name=name, date="2026-01-02T03:04:05+00:00", exercise="RDL",
+        recording=content, filename="a.csv", placement="hip", name=name, date="2026-01-02T03:04:05+00:00",
+        exercise="RDL",
         load_kg=60.0, notes="", created_at="2026-01-02T03:04:05+00:00", thresholds={"back_rounding_deg": 20.0},
         report=REPORT, series={"time_s": [0.0]},
     )
@@ -78,7 +79,8 @@ def test_a_crash_after_writing_the_file_leaves_no_session(tmp_path):
             os._exit(17)
         os.replace = replace_then_crash
         SessionStore(sys.argv[1]).create(
-            recording=b"raw", filename="a.csv", placement="hip", name="half", date="2026-01-01T00:00:00+00:00", exercise="",
+            recording=b"raw", filename="a.csv", placement="hip", name="half", date="2026-01-01T00:00:00+00:00",
+            exercise="",
             load_kg=None, notes="", created_at="2026-01-01T00:00:00+00:00", thresholds={{}},
             report={REPORT!r}, series={{}})
         """
