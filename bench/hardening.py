@@ -98,6 +98,11 @@ async def source(url: str, set_id: str, sensor: str, stream, *, flood: bool, sto
         reader.cancel()
 
 
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
 async def prober(base: str, set_ids: list[str], stop_at: float, times: list[float]) -> None:
     loop = asyncio.get_running_loop()
     paths = ["", "live", *(f"api/live/{s}" for s in set_ids)]
@@ -105,7 +110,7 @@ async def prober(base: str, set_ids: list[str], stop_at: float, times: list[floa
     while time.time() < stop_at:
         path = paths[k % 3] if k % 3 < 2 else paths[2 + (k // 3) % len(set_ids)]
         started = time.perf_counter()
-        await loop.run_in_executor(None, lambda: urllib.request.urlopen(base + path, timeout=30).read())
+        await loop.run_in_executor(None, fetch, base + path)
         times.append(time.perf_counter() - started)
         k += 1
         await asyncio.sleep(0.25)

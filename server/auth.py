@@ -9,8 +9,8 @@ bytes in constant time; a token is printable ASCII without spaces (:func:`check_
 
 from __future__ import annotations
 
-import secrets
 import re
+import secrets
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 

@@ -27,8 +27,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .auth import new_token
-    from .qr import qr_text
     from .live import MAX_MESSAGE_BYTES
+    from .qr import qr_text
     from .settings import load_settings
     from .tls import is_loopback, lan_address, self_signed_certificate
 

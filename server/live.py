@@ -25,6 +25,7 @@ Logger's HTTP push is converted by ``firmware_bridge.importers`` first. The rule
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -33,8 +34,8 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,7 +140,7 @@ class SetAnalysis:
         self.executor = executor
         self.publish = publish
         self.failed = ""
-        self._queue: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
+        self._queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
         self._behind_at: Chunk | None = None     # the queue overflowed: catch up from the file up to here
         self._analyzer: LiveAnalyzer | None = None
         self._sensors: tuple[str, ...] = ()
@@ -195,36 +196,35 @@ class SetAnalysis:
 
     def _analyse(self, batch: list[Chunk], replay: bool) -> tuple[list[dict], dict, bool]:
         """(worker thread) Push a batch through the analyzer; returns (new reps, state, rebuilt from the file)."""
-        rebuilt = replay or batch[0].sensors != self._sensors or self._analyzer is None
+        rebuilt = False
         reps: list[dict] = []
         for index, chunk in enumerate(batch):
-            if rebuilt and index == 0:
-                reps = self._rebuild(chunk)
-                continue
-            if chunk.sensors != self._sensors:
+            if self._analyzer is None or chunk.sensors != self._sensors or (replay and index == 0):
                 rebuilt = True
-                reps = self._rebuild(chunk)
+                self._analyzer = self._rebuild(chunk)  # the file holds this batch's earlier chunks too
+                reps = []
                 continue
             reps += [json_ready(r) for r in self._analyzer.push(chunk.sensor, chunk.time_s, chunk.acc_mps2,
                                                                  chunk.gyr_radps)]
-        if not rebuilt:
-            self._reps += reps
+        self._reps += reps
+        assert self._analyzer is not None, "built for the batch's first chunk"
         return (self._reps if rebuilt else reps), json_ready(self._analyzer.state()), rebuilt
 
-    def _rebuild(self, upto: Chunk) -> list[dict]:
-        """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive)."""
+    def _rebuild(self, upto: Chunk) -> LiveAnalyzer:
+        """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive);
+        its reps replace :attr:`_reps`."""
         self._sensors = upto.sensors
-        self._analyzer = LiveAnalyzer(sensors=self._sensors, thresholds=Thresholds(**self.thresholds))
+        analyzer = LiveAnalyzer(sensors=self._sensors, thresholds=Thresholds(**self.thresholds))
         self._reps = []
         with open(self.path, "rb") as handle:
             content = handle.read(upto.file_bytes)
         try:
             recording = read_recording(content)
         except RecordingError:  # a header and no samples yet
-            return self._reps
+            return analyzer
         streams = {n: s for n, s in recording.sensors.items() if n in self._sensors}
         if not streams:
-            return self._reps
+            return analyzer
         start_s = min(float(s.time_s[0]) for s in streams.values())
         bounds = {n: np.searchsorted(s.time_s, start_s + REPLAY_CHUNK_S * np.arange(
             int((s.time_s[-1] - start_s) // REPLAY_CHUNK_S) + 2)) for n, s in streams.items()}
@@ -233,9 +233,9 @@ class SetAnalysis:
                 edges = bounds[name]
                 if step + 1 < edges.size and edges[step + 1] > edges[step]:
                     part = slice(edges[step], edges[step + 1])
-                    self._reps += [json_ready(r) for r in self._analyzer.push(
+                    self._reps += [json_ready(r) for r in analyzer.push(
                         name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part])]
-        return self._reps
+        return analyzer
 
 
 class LiveSession:
@@ -502,10 +502,8 @@ class LiveSession:
         for source in self.sources:
             if source.socket is not None and source.connected:
                 source.connected = False
-                try:
+                with contextlib.suppress(RuntimeError):  # already closing
                     await source.socket.close(code=1000, reason=reason)
-                except RuntimeError:  # already closing
-                    pass
         await self.analysis.stop()
         if self._writer is not None:
             self._writer.close()

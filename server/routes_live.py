@@ -4,6 +4,7 @@ and the live and phone pages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -17,8 +18,18 @@ from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
-from .live import (IDLE_EXPIRY_S, MAX_MESSAGE_BYTES, LiveHub, LiveProtocolError, LiveSession, LiveSessionNotFound, LiveSetEnded,
-                   check_session_id, decode_message, parse_hello)
+from .live import (
+    IDLE_EXPIRY_S,
+    MAX_MESSAGE_BYTES,
+    LiveHub,
+    LiveProtocolError,
+    LiveSession,
+    LiveSessionNotFound,
+    LiveSetEnded,
+    check_session_id,
+    decode_message,
+    parse_hello,
+)
 from .qr import qr_svg
 from .routes_api import Store, to_session
 from .sessions import create_session
@@ -74,10 +85,8 @@ async def receive_text(socket: WebSocket) -> str:
 
 
 async def _close(socket: WebSocket, code: int, reason: str) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # the connection is already closing
         await socket.close(code=code, reason=reason.encode("utf-8")[:_CLOSE_REASON_CHARS].decode("utf-8", "ignore"))
-    except RuntimeError:  # the connection is already closing
-        pass
 
 
 @router.websocket("/api/live/ingest")

@@ -49,7 +49,8 @@ def load_recording(data: bytes, filename: str, *, sensor: str = "hip", platform:
     if not data.strip():
         raise RecordingError(f"{name}: empty file")
     if data.startswith(_ZIP_MAGIC) or name.lower().endswith(".zip"):
-        return load_recording_files(read_zip_members(data, name), sensor=sensor, name=name, platform=platform, columns=columns)
+        members = read_zip_members(data, name)
+        return load_recording_files(members, sensor=sensor, name=name, platform=platform, columns=columns)
     if columns is None and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _load_json(data, name, sensor=sensor, platform=platform)
     return load_recording_files({name: data}, sensor=sensor, name=name, platform=platform, columns=columns)

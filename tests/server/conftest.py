@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from hinge.server.app import create_app
 from hinge.server.settings import Settings
 
-
 # the TestClient's own host name, besides the loopback names every server answers to
 TEST_HOSTS = ("testserver", *Settings().allowed_hosts)
 

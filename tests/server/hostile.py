@@ -71,7 +71,7 @@ def hostile_files() -> dict[str, bytes]:
         "empty": b"",
         "only-a-bom": b"\xef\xbb\xbf",
         "whitespace": b" \n\t\r\n",
-        "header-only": recording([], hip_time_s=[]),
+        "header-only": recording(np.zeros(0), hip_time_s=np.zeros(0)),
         "cr-only-line-endings": recording(lines="\r"),
         "binary-garbage": bytes(range(256)) * 40,
         "nul-bytes": b"\x00" * 5000,
@@ -123,10 +123,10 @@ def replace_cell(content: bytes, line_no: int, column: int, text: str | None) ->
 def zip_bomb(unpacked_mib: int = 1100) -> bytes:
     """~1 MB that unpacks to ``unpacked_mib`` MiB of zeros (written a MiB at a time)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("Accelerometer.csv", "w", force_zip64=True) as member:
-            for _ in range(unpacked_mib):
-                member.write(b"0" * (1 << 20))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("Accelerometer.csv", "w", force_zip64=True) as member:
+        for _ in range(unpacked_mib):
+            member.write(b"0" * (1 << 20))
     return buffer.getvalue()
 
 
@@ -180,7 +180,8 @@ def hostile_api_requests() -> list[tuple[str, str, str, dict]]:
         ("patch-date-garbage", "PATCH", "/api/sessions/1", {"json": {"date": "yesterday"}}),
         ("patch-deeply-nested", "PATCH", "/api/sessions/1",
          {"content": deep, "headers": {"content-type": "application/json"}}),
-        ("patch-not-json", "PATCH", "/api/sessions/1", {"content": "{", "headers": {"content-type": "application/json"}}),
+        ("patch-not-json", "PATCH", "/api/sessions/1",
+         {"content": "{", "headers": {"content-type": "application/json"}}),
         ("patch-unknown-field", "PATCH", "/api/sessions/1", {"json": {"report": {}}}),
         ("patch-name-too-long", "PATCH", "/api/sessions/1", {"json": {"name": "x" * 201}}),
         ("patch-load-negative", "PATCH", "/api/sessions/1", {"json": {"load_kg": -1}}),
@@ -211,7 +212,8 @@ def hostile_api_requests() -> list[tuple[str, str, str, dict]]:
         ("upload-thresholds-deep", "POST", "/api/sessions",
          {"files": {"file": ("a.csv", b"x")}, "data": {"thresholds": deep}}),
         ("upload-no-file", "POST", "/api/sessions", {"data": {"name": "x"}}),
-        ("upload-load-1e999", "POST", "/api/sessions", {"files": {"file": ("a.csv", b"x")}, "data": {"load_kg": "1e999"}}),
+        ("upload-load-1e999", "POST", "/api/sessions",
+         {"files": {"file": ("a.csv", b"x")}, "data": {"load_kg": "1e999"}}),
     ]
 
 

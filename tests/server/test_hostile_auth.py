@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from starlette.websockets import WebSocketDisconnect
-
 from hostile import recording
+from starlette.websockets import WebSocketDisconnect
 
 TOKEN = "s3cret-token"
 INGEST = "/api/live/ingest"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hostile import hostile_live_messages
 from starlette.websockets import WebSocketDisconnect
 
 from hinge.analysis.recording_format import read_recording
-from hostile import hostile_live_messages
 
 INGEST = "/api/live/ingest"
 SEQUENCES = hostile_live_messages()

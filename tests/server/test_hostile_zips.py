@@ -4,9 +4,9 @@ stored, decompression bounded (cases generated in hostile.py)."""
 from __future__ import annotations
 
 import pytest
+from hostile import hostile_zips
 
 from hinge.cli import main
-from hostile import hostile_zips
 
 ZIPS = hostile_zips()
 
@@ -18,7 +18,7 @@ def test_import_refuses_with_one_line(case, tmp_path, capsys):
     output = tmp_path / "out.csv"
     assert main(["import", str(path), "-o", str(output)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("hinge import: ") and err.count("\n") == 1 and len(err) < 400, err
+    assert err.startswith("hinge import: ") and err.count("\n") == 1 and len(err) < 600, err
     assert not output.exists()
 
 

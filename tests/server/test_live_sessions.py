@@ -204,8 +204,14 @@ def test_end_set_without_samples_or_session(client):
     with client.websocket_connect(INGEST) as source:
         source.send_json(hello("empty"))
         source.send_json({"type": "end"})
-    response = client.post("/api/live/empty/end")
-    assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+    response = client.post("/api/live/empty/end")  # a set left without samples or sources is not kept
+    assert response.status_code == 404 and response.json() == {"detail": "no open live session 'empty'"}
+    with client.websocket_connect(INGEST) as source, client.websocket_connect("/api/live/empty/view") as viewer:
+        source.send_json(hello("empty"))
+        settle(source)
+        response = client.post("/api/live/empty/end")  # the source is still connected: the set is open
+        assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+        assert viewer.receive_json()["type"] == "snapshot"
 
 
 def test_the_token_guards_ingest_and_changes_but_not_reading(make_client, simulated):
