@@ -204,8 +204,14 @@ def test_end_set_without_samples_or_session(client):
     with client.websocket_connect(INGEST) as source:
         source.send_json(hello("empty"))
         source.send_json({"type": "end"})
-    response = client.post("/api/live/empty/end")
-    assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+    response = client.post("/api/live/empty/end")  # a set left without samples or sources is not kept
+    assert response.status_code == 404 and response.json() == {"detail": "no open live session 'empty'"}
+    with client.websocket_connect(INGEST) as source, client.websocket_connect("/api/live/empty/view") as viewer:
+        source.send_json(hello("empty"))
+        settle(source)
+        response = client.post("/api/live/empty/end")  # the source is still connected: the set is open
+        assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+        assert viewer.receive_json()["type"] == "snapshot"
 
 
 def test_the_token_guards_ingest_and_changes_but_not_reading(make_client, simulated):
@@ -238,8 +244,13 @@ def test_live_and_phone_pages(client):
     assert "None: start one above" in client.get("/live").text
     new = client.get("/live/new", follow_redirects=False)
     assert new.status_code == 303 and re.fullmatch(r"/live/[0-9a-f]{8}", new.headers["location"])
-    with client.websocket_connect("/api/live/gym-1/view") as viewer:  # opening the live page opens the session
+    with client.websocket_connect("/api/live/gym-1/view") as viewer:  # watching waits for the set; it opens none
         assert viewer.receive_json()["session"]["id"] == "gym-1"
+        assert client.get("/api/live").json() == []
+        source = client.websocket_connect(INGEST).__enter__()
+        source.send_json(hello("gym-1"))
+        settle(source)
+        assert viewer.receive_json()["type"] == "snapshot"  # the set opened: the waiting viewer is attached
         page = client.get("/live/gym-1").text
         assert page.count("<svg") == 2 and 'href="http://testserver/phone?session=gym-1&amp;placement=back"' in page
         assert "/api/live/gym-1/sensorlogger?placement=hip" in page and 'id="end-set"' in page
@@ -247,4 +258,5 @@ def test_live_and_phone_pages(client):
         phone = client.get("/phone?placement=back").text
         assert '<option value="gym-1">gym-1 (started' in phone
         assert 'value="back" checked' in phone and "a new live set" in phone
+        source.__exit__(None, None, None)
     assert client.get("/phone?placement=knee").status_code == 422
