@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .calibration import SegmentCalibration, sagittal_angle_deg
-from .orientation import Orientation
+from .orientation import Orientation, vertical_in_sensor
+from .recording import Chunk
 from .resample import UniformStream
 from .segmentation import lowpass_deg
 
@@ -75,6 +76,31 @@ def segment_angles(stream: UniformStream, orientation: Orientation, calibration:
             sagittal[off] = hike[off] = heading[off] = np.nan
     return SegmentAngles(stream.time_s + ORIENTATION_LEAD_PERIODS / stream.sampling_rate_hz, sagittal, hike, heading,
                          stream.measured)
+
+
+class StreamingAngles:
+    """Causal mode of :func:`segment_angles` for a display: one sensor's sagittal angle as its chunks arrive,
+    from VQF's online filter (the offline one looks ahead) and the calibration in force, by the same
+    :func:`~analysis.calibration.sagittal_angle_deg`.
+
+    Parameters
+    ----------
+    sampling_rate_hz : the sensor's rate.
+    gyr_sign : -1 for a sensor whose gyroscope the analysis reversed (a left-handed frame), else 1.
+    """
+
+    def __init__(self, sampling_rate_hz: float, *, gyr_sign: float = 1.0) -> None:
+        import vqf
+
+        self._filter = vqf.VQF(1.0 / sampling_rate_hz)
+        self.gyr_sign = gyr_sign
+
+    def update(self, chunk: Chunk, calibration: SegmentCalibration) -> np.ndarray:
+        """Sagittal angle (deg, forward positive) at each of the chunk's samples, (n,)."""
+        out = self._filter.updateBatch(np.ascontiguousarray(self.gyr_sign * chunk.gyr_radps, dtype=float),
+                                       np.ascontiguousarray(chunk.acc_mps2, dtype=float))
+        vertical = vertical_in_sensor(out["quat6D"])
+        return sagittal_angle_deg(vertical, calibration.up_at(chunk.time_s), calibration.hinge_at(chunk.time_s))
 
 
 # VQF's orientation at sample k already holds the rotation integrated over [k, k + 1]: it belongs half a sample

@@ -1,456 +1,173 @@
-"""Streaming analysis for the live view: the offline pipeline's calibration, angles and rep rules, run
-causally on samples as they arrive, in bounded memory.
+"""The live view's analysis: the offline pipeline run causally, as samples arrive.
 
-Differences from the offline pipeline (``pipeline.py``), all forced by causality:
+There is one analysis. Its steps keep their rules in their own modules and each has a causal entry point
+beside the offline one:
 
-* orientation is VQF's online filter (the offline one looks ahead);
-* calibration waits for ``Calibrator.min_standing_s`` of joint quiet standing; samples that arrive before it
-  (up to ``BUFFER_S``) are replayed once it is found; re-mounts are not detected live;
-* the forward direction is learned from where the vertical tilts during deep excursions (before the first
-  one, the angle is the unsigned tilt);
-* reps come from a state machine on a causal low-pass of the primary angle (trunk, else pelvis), emitted at
-  lockout: when the trunk is still again near its top, after a lean-back when it comes back through
-  standing, or, for an incomplete lockout, when the next rep rises ``min_prominence_deg`` above the valley.
+* calibration, angles, segmentation, metrics, flags and cues: :func:`~analysis.pipeline.analyze` on the samples
+  seen so far (the calibration is re-estimated as the set goes on; re-mounts and a sensor that drops out are
+  handled as offline), every ``reanalyze_every_s`` of new samples or when the caller catches up;
+* rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final (the next
+  rep is found, which makes an incomplete lockout known as soon as the next descent is certain, or
+  ``final_after_s`` after its end) and never revised;
+* angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
+  :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
 
-Rep dicts use the ``hinge-report/1`` rep fields; times are seconds since the session's first sample.
-``top_pause_s`` is unknown at emission and is ``None``.
+Live reps are :class:`~analysis.metrics.Rep` records, turned into JSON by :func:`~analysis.report.rep_json` as
+the report does; times are seconds since the session's first sample. :func:`replay` runs a recording through
+the live analysis in ``REPLAY_CHUNK_S`` chunks (``hinge analyze FILE --live``).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
-from .calibration import GRAVITY_MPS2, Calibrator
-from .coaching import cue_for
-from .hip_travel import height_change_m, vertical_drop_m
-from .metrics import MovementClassifier, Thresholds
-from .orientation import rotate_to_world, vertical_in_sensor
-from .segmentation import RepSegmenter
+from .angles import StreamingAngles
+from .errors import HingeError
+from .metrics import Rep
+from .pipeline import AnalysisOptions, AnalysisResult, analyze, sets_of
+from .recording import Chunk, Recording, SensorStream, replay_chunks
+from .report import rep_json
+from .sets import summarize
 
-BUFFER_S = 30.0
-RATE_SAMPLES = 50          # samples needed to estimate a sensor's rate
-TILT_FOR_FORWARD_DEG = 15.0
-LOCKOUT_HOLD_S = 0.25      # at most this long near the top before a rep is confirmed
-POSTURE_TILT_DEG = 8.0
-REPLAY_WINDOW_S = 0.1
-GAP_PERIODS = 4.5         # longer spacing than this between stamps is lost samples
-POSTURE_HEIGHT_M = 0.1
+REANALYZE_EVERY_S = 1.0   # re-run the analysis after this much new time on the stream
+REPLAY_CHUNK_S = 0.1      # the message interval of a live source (hinge-live/1 senders batch about this long)
+MAX_WINDOW_S = 600.0      # the analysis sees at most the last this many seconds (bounded memory and work)
+WAITING_STATUS = "calibrating: stand still for 2 s, or start the set"
 
 
-@dataclass
-class _Sensor:
-    """One sensor's live state."""
+@dataclass(frozen=True)
+class LiveState:
+    """What the live view shows between reps (JSON via :meth:`as_json`)."""
 
-    name: str
-    rate_hz: float | None = None
-    filter: Any = None  # a vqf.VQF (untyped) once the rate is known
-    waiting: list = field(default_factory=list)          # raw batches before the rate is known
-    buffer: deque = field(default_factory=deque)          # (time, acc(3), vertical(3), quat(4)) per sample
-    last_loud_s: float = -np.inf                          # last time the sensor was not quiet
-    quiet_acc_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    up_s: np.ndarray | None = None
-    forward_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    angle_deg: float = float("nan")
-    hike_deg: float = float("nan")
-    heading_deg: float = float("nan")
-    time_s: float = float("nan")
-    last_sample: tuple | None = None                      # (time, acc, gyr) of the last sample filtered
+    time_s: float
+    calibrated: bool
+    status: str
+    trunk_angle_deg: float | None
+    pelvis_angle_deg: float | None
+    rep_count: int
+    last_rep: Rep | None
 
-
-@dataclass
-class _Rep:
-    """The rep being tracked (times in session seconds)."""
-
-    top_deg: float
-    start_s: float
-    peak_deg: float = -np.inf
-    peak_s: float = 0.0
-    history: list = field(default_factory=list)  # (time, smoothed angle, speed) since the start
-    valley_deg: float = np.inf
-    valley_s: float = 0.0
-    trunk_max: float = -np.inf
-    pelvis_max: float = -np.inf
-    rounding_max: float = -np.inf
-    trunk_min_after_peak: float = np.inf
-    ascent_speed_max: float = 0.0
-    hike_at_bottom: float = float("nan")
-    heading_at_start: float = float("nan")
-    heading_at_bottom: float = float("nan")
-    lockout_s: float | None = None
-    leaning_back: bool = False
-    lean_min_deg: float = np.inf
+    def as_json(self) -> dict:
+        return {"time_s": round(self.time_s, 3), "calibrated": self.calibrated, "status": self.status,
+                "trunk_angle_deg": _rounded(self.trunk_angle_deg), "pelvis_angle_deg": _rounded(self.pelvis_angle_deg),
+                "rep_count": self.rep_count, "last_rep": rep_json(self.last_rep) if self.last_rep else None}
 
 
 class LiveAnalyzer:
-    """Incremental analysis of one live session (see module docstring).
+    """The analysis of one live set, fed chunk by chunk (see module docstring).
 
     Parameters
     ----------
-    sensors : the sensors feeding this session, ``("back", "hip")`` or one of them.
-    thresholds : flag thresholds, as offline.
+    options : the analysis options, as offline.
+    reanalyze_every_s : stream time between two runs of the analysis; :meth:`update` runs it when due.
+    max_window_s : the analysis window's longest span; older samples are dropped (reps found before stay).
     """
 
-    def __init__(self, *, sensors: tuple[str, ...], thresholds: Thresholds | None = None,
-                 calibrator: Calibrator | None = None, segmenter: RepSegmenter | None = None,
-                 classifier: MovementClassifier | None = None) -> None:
-        self.thresholds = thresholds or Thresholds()
-        self.calibrator = calibrator or Calibrator()
-        self.segmenter = segmenter or RepSegmenter()
-        self.classifier = classifier or MovementClassifier()
-        self._sensors = {n: _Sensor(n) for n in sensors}
-        self._primary = "back" if "back" in sensors else sensors[0]
+    def __init__(self, *, options: AnalysisOptions | None = None, reanalyze_every_s: float = REANALYZE_EVERY_S,
+                 max_window_s: float = MAX_WINDOW_S) -> None:
+        self.options = options or AnalysisOptions()
+        self.reanalyze_every_s = reanalyze_every_s
+        self.max_window_s = max_window_s
+        self.reps: list[Rep] = []
+        self.result: AnalysisResult | None = None    # the latest analysis of the window
+        self._chunks: dict[str, list[Chunk]] = {}
         self._origin_s: float | None = None
-        self._calibrated = False
-        self._sos = None
-        self._zi = None
-        self._smooth_prev: float | None = None
-        self._top_level = 0.0
-        self._leave_s = 0.0
-        self._still_leave_s = 0.0
-        self._rep: _Rep | None = None
-        self._reps: list[dict] = []
-        self._pelvis_history: deque = deque()  # (time, pelvis angle) for posture checks
+        self._analysed_to_s = -np.inf
+        self._angles: dict[str, StreamingAngles] = {}
+        self._angle_deg: dict[str, float] = {}
+        self._now_s = 0.0
 
-    # --- public -----------------------------------------------------------------------------------------
-
-    def push(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> list[dict]:
-        """Feed samples of one sensor, (n,), (n, 3) m/s², (n, 3) rad/s; returns the reps they completed."""
-        s = self._sensors[sensor]
-        time_s = np.asarray(time_s, dtype=float)
-        if time_s.size == 0:
-            return []
-        if self._origin_s is None:
-            self._origin_s = float(time_s[0])
-        t = time_s - self._origin_s
-        if s.rate_hz is None:
-            s.waiting.append((t, np.asarray(acc_mps2, float), np.asarray(gyr_radps, float)))
-            times = np.concatenate([w[0] for w in s.waiting])
-            if times.size < RATE_SAMPLES:
-                return []
-            import vqf
-
-            # samples per second over the span: robust to samples stamped together in batches
-            s.rate_hz = (times.size - 1) / float(times[-1] - times[0])
-            s.filter = vqf.VQF(1.0 / s.rate_hz)
-            t, acc, gyr = (np.concatenate([w[i] for w in s.waiting]) for i in range(3))
-            s.waiting.clear()
-        else:
-            acc, gyr = np.asarray(acc_mps2, float), np.asarray(gyr_radps, float)
-        quat, bias = self._orientation(s, t, acc, gyr)
-        vertical = vertical_in_sensor(quat)
-        loud = (np.linalg.norm(gyr - bias, axis=1) >= self.calibrator.quiet_gyr_radps) | (
-            np.abs(np.linalg.norm(acc, axis=1) - GRAVITY_MPS2) >= self.calibrator.quiet_acc_mps2)
-        completed: list[dict] = []
-        start = 0
-        while not self._calibrated and start < t.size:  # sample by sample until the standing is found
-            self._quiet_batch(s, t[start:start + 1], acc[start:start + 1], loud[start:start + 1])
-            self._buffer(s, t[start:start + 1], acc[start:start + 1], vertical[start:start + 1], quat[start:start + 1])
-            start += 1
-            if self._try_calibrate():
-                completed += self._replay()
-                break
-        if self._calibrated and start < t.size:
-            rest = slice(start, None)
-            self._quiet_batch(s, t[rest], acc[rest], loud[rest])
-            self._buffer(s, t[rest], acc[rest], vertical[rest], quat[rest])
-            completed += self._process(s, t[rest], vertical[rest], quat[rest])
-        return completed
-
-    @staticmethod
-    def _buffer(s: _Sensor, t, acc, vertical, quat) -> None:
-        s.buffer.extend(zip(t.tolist(), acc, vertical, quat))
-        while s.buffer and s.buffer[0][0] < t[-1] - BUFFER_S:
-            s.buffer.popleft()
-
-    @staticmethod
-    def _orientation(s: _Sensor, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Online VQF over the new samples; samples lost in transit (gaps of whole periods in the stamps) are
-        linearly interpolated for the filter only, so it integrates the rotation that happened meanwhile."""
-        previous = s.last_sample
-        times = np.concatenate([[previous[0]], t]) if previous else t
-        periods = np.diff(times) * s.rate_hz
-        # a few periods between stamps is batching (samples stamped together), not loss
-        missing = (np.where(periods > GAP_PERIODS, np.round(periods).astype(int) - 1, 0) if previous
-                   else np.zeros(0, int))
-        if previous is None or not missing.any():
-            out = s.filter.updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))
-        else:
-            acc_all = np.concatenate([[previous[1]], acc])
-            gyr_all = np.concatenate([[previous[2]], gyr])
-            position = np.concatenate([[0], np.cumsum(missing + 1)])  # index of each real sample, filled grid
-            grid = np.arange(position[-1] + 1)
-            filled_acc = np.column_stack([np.interp(grid, position, acc_all[:, k]) for k in range(3)])[1:]
-            filled_gyr = np.column_stack([np.interp(grid, position, gyr_all[:, k]) for k in range(3)])[1:]
-            full = s.filter.updateBatch(np.ascontiguousarray(filled_gyr), np.ascontiguousarray(filled_acc))
-            real = position[1:] - 1
-            out = {"quat6D": full["quat6D"][real], "bias": full["bias"][real]}
-        s.last_sample = (float(t[-1]), acc[-1], gyr[-1])
-        return out["quat6D"], out["bias"]
-
-    def state(self) -> dict:
-        """Current angles, rep count and last rep for the live view."""
-        back, hip = self._sensors.get("back"), self._sensors.get("hip")
-        status = "live" if self._calibrated else "stand still for 2 s to calibrate"
-        return {
-            "time_s": max((s.time_s for s in self._sensors.values() if np.isfinite(s.time_s)), default=0.0),
-            "calibrated": self._calibrated,
-            "status": status,
-            "trunk_angle_deg": _finite(back.angle_deg) if back else None,
-            "pelvis_angle_deg": _finite(hip.angle_deg) if hip else None,
-            "rep_count": len(self._reps),
-            "last_rep": self._reps[-1] if self._reps else None,
-        }
-
-    # --- calibration ------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _quiet_batch(s: _Sensor, t: np.ndarray, acc: np.ndarray, loud: np.ndarray) -> None:
-        """Track how long the sensor has been quiet and the sum of its accelerations since then."""
-        if loud.any():
-            last = int(np.flatnonzero(loud)[-1])
-            s.last_loud_s = float(t[last])
-            s.quiet_acc_sum = acc[last + 1:].sum(axis=0)
-        else:
-            s.quiet_acc_sum = s.quiet_acc_sum + acc.sum(axis=0)
-        s.time_s = float(t[-1])
-
-    def _standing_for_s(self) -> float:
-        now = min(s.time_s for s in self._sensors.values())
-        return min(now - s.last_loud_s for s in self._sensors.values())
-
-    def _try_calibrate(self) -> bool:
-        if any(s.rate_hz is None or not np.isfinite(s.time_s) for s in self._sensors.values()):
-            return False
-        if self._standing_for_s() < self.calibrator.min_standing_s:
-            return False
-        for s in self._sensors.values():
-            s.up_s = s.quiet_acc_sum / np.linalg.norm(s.quiet_acc_sum)
-        self._calibrated = True
-        primary = self._sensors[self._primary]
-        self._sos = butter(2, self.segmenter.cutoff_hz, fs=primary.rate_hz, output="sos")
-        return True
-
-    def _reanchor(self) -> None:
-        """A later quiet standing close to the reference refreshes it (as offline)."""
-        if self._rep is not None or self._standing_for_s() < self.calibrator.min_standing_s:
+    def push(self, chunk: Chunk) -> None:
+        """Take one chunk (the display's angles follow it; the analysis waits for :meth:`update`)."""
+        if chunk.sample_count == 0:
             return
-        for s in self._sensors.values():
-            candidate = s.quiet_acc_sum / np.linalg.norm(s.quiet_acc_sum)
-            if np.degrees(np.arccos(np.clip(candidate @ s.up_s, -1, 1))) > self.calibrator.reanchor_max_deg:
-                return
-        for s in self._sensors.values():
-            s.up_s = s.quiet_acc_sum / np.linalg.norm(s.quiet_acc_sum)
+        self._origin_s = min(np.inf if self._origin_s is None else self._origin_s, float(chunk.time_s[0]))
+        self._chunks.setdefault(chunk.sensor, []).append(chunk)
+        self._now_s = max(self._now_s, float(chunk.time_s[-1]) - self._origin_s)
+        if chunk.sensor in self._angles and self.result is not None:
+            angle = self._angles[chunk.sensor].update(chunk, self.result.calibration.segments[chunk.sensor])
+            self._angle_deg[chunk.sensor] = float(angle[-1])
 
-    def _replay(self) -> list[dict]:
-        """Run the buffered samples through the angle stage, window by window in time across sensors."""
-        items = {name: list(s.buffer) for name, s in self._sensors.items()}
-        first = min(i[0][0] for i in items.values() if i)
-        last = max(i[-1][0] for i in items.values() if i)
-        done: list[dict] = []
-        edges = np.arange(first, last + REPLAY_WINDOW_S, REPLAY_WINDOW_S)
-        for a, b in zip(edges, edges[1:]):
-            for name, rows in items.items():
-                chunk = [r for r in rows if a <= r[0] < b]
-                if chunk:
-                    t = np.array([r[0] for r in chunk])
-                    done += self._process(self._sensors[name], t, np.array([r[2] for r in chunk]),
-                                          np.array([r[3] for r in chunk]))
-        return done
-
-    # --- angles and reps --------------------------------------------------------------------------------
-
-    def _process(self, s: _Sensor, t: np.ndarray, vertical: np.ndarray, quat: np.ndarray) -> list[dict]:
-        """Angles of a batch of one sensor's samples (vectorised); the primary sensor's drive the reps."""
-        up = s.up_s
-        assert up is not None, "only calibrated sensors are processed"
-        along_up = vertical @ up
-        tilt = np.degrees(np.arccos(np.clip(along_up, -1.0, 1.0)))
-        horizontal = vertical - along_up[:, None] * up
-        weight = np.where(tilt > TILT_FOR_FORWARD_DEG, tilt, 0.0)
-        forward_sum = s.forward_sum + np.cumsum(horizontal * weight[:, None], axis=0)  # as it grows, sample by sample
-        s.forward_sum = forward_sum[-1]
-        forward = forward_sum - (forward_sum @ up)[:, None] * up
-        size = np.linalg.norm(forward, axis=1)
-        known = size > 1e-6
-        forward = forward / np.where(known, size, 1.0)[:, None]
-        hinge = np.cross(forward, up)
-        m_z = np.einsum("ij,ij->i", vertical, hinge)
-        signed = np.degrees(np.arctan2(
-            np.einsum("ij,ij->i", vertical, forward) / np.sqrt(np.clip(1 - m_z**2, 1e-9, None)), along_up))
-        angle = np.where(known, signed, tilt)  # direction not known yet: the unsigned tilt
-        hike = np.where(known, np.degrees(np.arcsin(np.clip(m_z, -1, 1))), np.nan)
-        world = rotate_to_world(quat, hinge)
-        heading = np.where(known, np.degrees(np.arctan2(world[:, 1], world[:, 0])), np.nan)
-        s.angle_deg, s.hike_deg = float(angle[-1]), float(hike[-1])
-        s.heading_deg, s.time_s = float(heading[-1]), float(t[-1])
-        if s.name == "hip":
-            self._pelvis_history.extend(zip(t.tolist(), angle.tolist()))
-            while self._pelvis_history and self._pelvis_history[0][0] < t[-1] - BUFFER_S:
-                self._pelvis_history.popleft()
-        if s.name != self._primary:
+    def update(self, *, final: bool = False) -> list[Rep]:
+        """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``final``: the
+        set has ended); return the reps that became final (all of them when ``final``)."""
+        recording = self._window()
+        if recording is None or not final and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
             return []
-        if self._zi is None:
-            self._zi = sosfilt_zi(self._sos) * angle[0]
-        smoothed, self._zi = sosfilt(self._sos, angle, zi=self._zi)
-        previous = smoothed[0] if self._smooth_prev is None else self._smooth_prev
-        speed = np.diff(np.concatenate([[previous], smoothed])) * s.rate_hz
-        self._smooth_prev = float(smoothed[-1])
-        done: list[dict] = []
-        if self._rep is None:
-            self._reanchor()
-        for i in range(t.size):  # the rep state machine sees the primary segment's own angle per sample
-            s.angle_deg, s.hike_deg, s.heading_deg = float(angle[i]), float(hike[i]), float(heading[i])
-            done += self._rep_step(float(t[i]), float(smoothed[i]), float(speed[i]))
+        self._analysed_to_s = self._now_s
+        try:
+            result = analyze(recording, options=self.options)
+        except HingeError:  # too little yet (no movement to calibrate from, too few samples for a rate)
+            return []
+        self._follow(result)
+        shift_s = recording.start_time_s - self._origin_s  # type: ignore[operator]  # set with the first chunk
+        last = self.reps[-1] if self.reps else None
+        fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s]
+        segmenter, series = self.options.segmenter, result.series
+        count = len(result.reps) if final else segmenter.final_count(
+            [r.bounds for r in result.reps], segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
+            rate_hz=series.rate_hz)
+        final_ids = {id(r) for r in result.reps[:count]}
+        done = []
+        for rep in fresh:
+            if id(rep) not in final_ids:
+                break
+            done.append(replace(rep, index=len(self.reps) + 1, start_s=rep.start_s + shift_s,
+                                bottom_s=rep.bottom_s + shift_s, end_s=rep.end_s + shift_s))
+            self.reps.append(done[-1])
         return done
 
-    def _rep_step(self, t: float, p: float, speed: float) -> list[dict]:
-        """One step of the rep state machine on the low-passed primary angle ``p`` (deg) and its speed."""
-        seg = self.segmenter
-        trunk = self._sensors.get("back")
-        pelvis = self._sensors.get("hip")
-        rep = self._rep
-        done: list[dict] = []
-        if rep is None:
-            self._top_level = min(self._top_level, p)
-            level = max(self._top_level, 0.0) + seg.top_tolerance_deg
-            if p <= level:
-                self._leave_s = t
-                if abs(speed) < seg.still_speed_deg_s:
-                    self._still_leave_s = t
-                return done
-            start = self._still_leave_s if self._leave_s - self._still_leave_s < 1.0 else self._leave_s
-            rep = self._rep = _Rep(top_deg=self._top_level, start_s=start,
-                                   heading_at_start=pelvis.heading_deg if pelvis else float("nan"))
-        # inside a rep
-        rep.history.append((t, p, speed))
-        if p > rep.peak_deg:
-            rep.peak_deg, rep.peak_s = p, t
-            rep.valley_deg, rep.valley_s = np.inf, t
-            rep.trunk_min_after_peak = np.inf
-            rep.hike_at_bottom = pelvis.hike_deg if pelvis else float("nan")
-            rep.heading_at_bottom = pelvis.heading_deg if pelvis else float("nan")
-        if p < rep.valley_deg:
-            rep.valley_deg, rep.valley_s = p, t
-        if trunk is not None and np.isfinite(trunk.angle_deg):
-            rep.trunk_max = max(rep.trunk_max, trunk.angle_deg)
-            if t >= rep.peak_s:
-                rep.trunk_min_after_peak = min(rep.trunk_min_after_peak, trunk.angle_deg)
-        if pelvis is not None and np.isfinite(pelvis.angle_deg):
-            rep.pelvis_max = max(rep.pelvis_max, pelvis.angle_deg)
-            if trunk is not None and np.isfinite(trunk.angle_deg):
-                rep.rounding_max = max(rep.rounding_max, trunk.angle_deg - pelvis.angle_deg)
-        if t > rep.peak_s:
-            rep.ascent_speed_max = max(rep.ascent_speed_max, -speed)
-        qualified = rep.peak_deg >= seg.min_peak_deg and rep.peak_deg - rep.top_deg >= seg.min_prominence_deg
-        level = max(rep.top_deg, 0.0) + seg.top_tolerance_deg
-        if not qualified:
-            if p <= level:  # a sway, not a rep
-                self._rep, self._top_level = None, p
-            return done
-        # incomplete lockout: the next rep rises from a valley well above the top
-        if p - rep.valley_deg >= seg.min_prominence_deg and rep.valley_deg > level:
-            finished = self._finish(rep, end_s=rep.valley_s, incomplete=True)
-            if finished:
-                done.append(finished)
-            self._rep = _Rep(top_deg=rep.valley_deg, start_s=rep.valley_s,
-                             heading_at_start=pelvis.heading_deg if pelvis else float("nan"),
-                             history=[h for h in rep.history if h[0] >= rep.valley_s])
-            self._rep.peak_deg, self._rep.peak_s = p, t
-            return done
-        if rep.lockout_s is None and p <= level:
-            rep.lockout_s = t
-        if rep.lockout_s is not None:
-            if p < -seg.lean_back_min_deg:
-                rep.leaning_back = True
-            if rep.leaning_back:  # back up through standing, or back up and still (online angles drift a little)
-                rep.lean_min_deg = min(rep.lean_min_deg, p)
-                end = p >= -seg.top_tolerance_deg / 4 or (
-                    abs(speed) < seg.still_speed_deg_s and p > rep.lean_min_deg + seg.lean_back_min_deg)
-            else:
-                end = abs(speed) < seg.still_speed_deg_s or t - rep.lockout_s >= LOCKOUT_HOLD_S
-            if end:
-                finished = self._finish(rep, end_s=t, incomplete=False)
-                if finished:
-                    done.append(finished)
-                self._rep, self._top_level = None, p
-                self._leave_s = self._still_leave_s = t
-        return done
+    def state(self) -> LiveState:
+        """The current angles, the count and the last rep, for the display."""
+        calibrated = self.result is not None
+        return LiveState(time_s=self._now_s, calibrated=calibrated, status="live" if calibrated else WAITING_STATUS,
+                         trunk_angle_deg=self._angle_deg.get("back"), pelvis_angle_deg=self._angle_deg.get("hip"),
+                         rep_count=sum(not r.partial for r in self.reps),
+                         last_rep=self.reps[-1] if self.reps else None)
 
-    def _finish(self, rep: _Rep, *, end_s: float, incomplete: bool) -> dict | None:
-        """The rep's report fields, or None when it was a posture change (sitting down, standing up)."""
-        hip, back = self._sensors.get("hip"), self._sensors.get("back")
-        if hip is not None and abs(self._height_change(hip, rep.start_s - 0.5, end_s)) > POSTURE_HEIGHT_M:
-            # as offline (pipeline._changes_posture): the seated side has the pelvis tilted back; live, the
-            # side after the candidate is only its last moments
-            before = [a for tt, a in self._pelvis_history if rep.start_s - 2.0 <= tt <= rep.start_s]
-            after = [a for tt, a in self._pelvis_history if end_s - 0.1 <= tt <= end_s]
-            if any(side and np.median(side) < -POSTURE_TILT_DEG and np.std(side) < 2.0 for side in (before, after)):
-                return None
-        trunk_peak = _finite(rep.trunk_max) if back else None
-        pelvis_peak = _finite(rep.pelvis_max) if hip else None
-        rounding = _finite(rep.rounding_max) if back and hip else None
-        lean = (max(0.0, -rep.trunk_min_after_peak) if back and np.isfinite(rep.trunk_min_after_peak)
-                else (0.0 if back else None))
-        hip_drop = self._drop(hip, rep.start_s - 0.5, end_s) if hip else None
-        back_drop = self._drop(back, rep.start_s - 0.5, end_s) if back else None
-        flags = []
-        if rounding is not None and rounding >= self.thresholds.back_rounding_deg:
-            flags.append("back_rounding")
-        if lean is not None and lean >= self.thresholds.lean_back_deg:
-            flags.append("lean_back")
-        if incomplete and rep.valley_deg > self.thresholds.incomplete_lockout_deg:
-            flags.append("incomplete_lockout")
-        plateau_from_s, plateau_to_s = self._plateau(rep, end_s)
-        record = {
-            "index": len(self._reps) + 1, "set_index": 1, "partial": False,
-            "movement": self.classifier.classify(hip_drop_m=hip_drop, back_drop_m=back_drop,
-                                                 trunk_angle_deg=trunk_peak),
-            "start_s": rep.start_s, "bottom_s": (plateau_from_s + plateau_to_s) / 2, "end_s": end_s,
-            "trunk_angle_deg": trunk_peak, "pelvis_angle_deg": pelvis_peak, "back_rounding_deg": rounding,
-            "lockout_lean_back_deg": lean,
-            "descent_s": max(0.0, plateau_from_s - rep.start_s), "bottom_pause_s": plateau_to_s - plateau_from_s,
-            "ascent_s": max(0.0, end_s - plateau_to_s), "top_pause_s": None,
-            "peak_ascent_speed_deg_s": rep.ascent_speed_max,
-            "hip_drop_m": hip_drop,
-            "hip_hike_deg": _finite(rep.hike_at_bottom) if hip else None,
-            "pelvis_rotation_deg": _finite(rep.heading_at_bottom - rep.heading_at_start) if hip else None,
-            "flags": flags,
-            "cues": {f: cue_for(f).cue for f in flags},
-        }
-        self._reps.append(record)
-        return record
+    def _window(self) -> Recording | None:
+        """The samples of the last ``max_window_s`` as a recording (None before there is anything to read)."""
+        if not self._chunks:
+            return None
+        end_s = max(c[-1].time_s[-1] for c in self._chunks.values())
+        for name, chunks in self._chunks.items():
+            while len(chunks) > 1 and chunks[1].time_s[0] < end_s - self.max_window_s:
+                chunks.pop(0)
+        streams = {n: SensorStream(*(np.concatenate([getattr(c, k) for c in chunks])
+                                     for k in ("time_s", "acc_mps2", "gyr_radps")))
+                   for n, chunks in self._chunks.items()}
+        try:
+            return Recording(streams, {"source": "hinge live"})
+        except HingeError:  # implausible timing so far (too few samples to judge a rate are let through)
+            return None
 
-    def _plateau(self, rep: _Rep, end_s: float) -> tuple[float, float]:
-        """Start and end of the bottom plateau, by the offline rule (``RepSegmenter._plateau``)."""
-        t, p, v = (np.array(c) for c in zip(*[h for h in rep.history if h[0] <= end_s]))
-        peak = int(np.argmax(p))
-        plateau = self.segmenter.plateau(p, v, peak, 0, t.size - 1)
-        return float(t[plateau[0]]), float(t[plateau[1]])
-
-    def _vertical_acc(self, s: _Sensor, start_s: float, end_s: float) -> np.ndarray:
-        rows = [(acc, v) for tt, acc, v, _ in s.buffer if start_s <= tt <= end_s]
-        if len(rows) < 4:
-            return np.zeros(0)
-        acc = np.array([r[0] for r in rows])
-        vertical = np.array([r[1] for r in rows])
-        return np.einsum("ij,ij->i", vertical, acc) - float(np.median(np.linalg.norm(acc, axis=1)[:4]))
-
-    def _height_change(self, s: _Sensor, start_s: float, end_s: float) -> float:
-        a = self._vertical_acc(s, start_s, end_s)
-        if a.size < 4:
-            return 0.0
-        return float(height_change_m(a - a[:4].mean(), sampling_rate_hz=s.rate_hz, start=0, end=a.size - 1)[-1])  # type: ignore[arg-type]  # rate known once buffered
-
-    def _drop(self, s: _Sensor, start_s: float, end_s: float) -> float:
-        a = self._vertical_acc(s, start_s, end_s)
-        return vertical_drop_m(a, sampling_rate_hz=s.rate_hz,  # type: ignore[arg-type]  # rate known once buffered
-                               start=0, end=a.size - 1) if a.size >= 4 else 0.0
+    def _follow(self, result: AnalysisResult) -> None:
+        """Keep the display's angle filters for the sensors the new analysis calibrated."""
+        self.result = result
+        for name, stream in result.streams.items():
+            if name not in self._angles:
+                angles = self._angles[name] = StreamingAngles(
+                    stream.sampling_rate_hz, gyr_sign=-1.0 if result.units.axes[name].reversed else 1.0)
+                whole = Chunk(name, *(np.concatenate([getattr(c, k) for c in self._chunks[name]])
+                                      for k in ("time_s", "acc_mps2", "gyr_radps")))
+                self._angle_deg[name] = float(angles.update(whole, result.calibration.segments[name])[-1])
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+def replay(recording: Recording, *, options: AnalysisOptions | None = None,
+           chunk_s: float = REPLAY_CHUNK_S) -> AnalysisResult:
+    """What the live view would have said: ``recording`` through the live analysis in ``chunk_s`` chunks (the
+    sensors interleaved as they arrive), the set ended at the last sample. The result is the offline
+    analysis of the whole recording with the reps, sets and summary replaced by the live ones."""
+    live = LiveAnalyzer(options=options)
+    for chunk in replay_chunks(recording, chunk_s=chunk_s):
+        live.push(chunk)
+        live.update()
+    live.update(final=True)
+    offline = analyze(recording, options=options)
+    return replace(offline, reps=live.reps, sets=sets_of(live.reps), summary=summarize(live.reps))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 2)

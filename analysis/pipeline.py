@@ -117,11 +117,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
     reps = settle_movements(reps)
-    sets = []
-    for index in sorted(set(set_of_rep)):
-        members = [r for r in reps if r.set_index == index]
-        sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
-                              summarize(members)))
+    sets = sets_of(reps)
     warnings = _warnings(canonical, streams, calibration, units, origin)
     warnings[:0] = axes_warnings(units.axes)
     if not reps:
@@ -135,6 +131,16 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             "back sensor's (their motion is out of step); it was realigned, but check the devices' time stamps", "hip"))
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
                           offset, bounds, reps, sets, summarize(reps), warnings)
+
+
+def sets_of(reps: list[Rep]) -> list[SetResult]:
+    """The sets the reps belong to (by their ``set_index``), each with its summary."""
+    sets = []
+    for index in sorted({r.set_index for r in reps}):
+        members = [r for r in reps if r.set_index == index]
+        sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
+                              summarize(members)))
+    return sets
 
 
 def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],

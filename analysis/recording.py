@@ -7,7 +7,7 @@ rate in the sensor's own right-handed axes. No resampling happens here (see :mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -83,3 +83,51 @@ class Recording:
     @property
     def start_time_s(self) -> float:
         return min(float(s.time_s[0]) for s in self.sensors.values())
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive samples of one sensor as they stream in: the one hand-off from every live source (the BLE
+    recorder, the phone page, Sensor Logger push, file replay) to the live file and the live analysis.
+
+    Attributes
+    ----------
+    sensor : ``"back"`` or ``"hip"``.
+    time_s : (n,) float64, non-decreasing, seconds on the shared time base.
+    acc_mps2 : (n, 3) float64, specific force in sensor axes, m/s².
+    gyr_radps : (n, 3) float64, angular rate in the same axes, rad/s.
+    """
+
+    sensor: str
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.sensor not in SENSOR_NAMES:
+            raise RecordingError(f"unknown sensor {self.sensor!r}; expected one of {', '.join(SENSOR_NAMES)}")
+        n = np.shape(self.time_s)[0] if np.ndim(self.time_s) == 1 else -1
+        if n < 0 or np.shape(self.acc_mps2) != (n, 3) or np.shape(self.gyr_radps) != (n, 3):
+            raise RecordingError(f"chunk arrays disagree in shape: time {np.shape(self.time_s)}, acc "
+                                 f"{np.shape(self.acc_mps2)}, gyr {np.shape(self.gyr_radps)}; expected (n,), (n, 3), "
+                                 "(n, 3)")
+
+    @property
+    def sample_count(self) -> int:
+        return int(self.time_s.shape[0])
+
+
+def replay_chunks(recording: Recording, *, chunk_s: float) -> Iterator[Chunk]:
+    """The recording as a live session receives it: every ``chunk_s`` of time, each sensor's samples of that
+    interval (sensors in canonical order), from the first sample on; empty intervals are skipped."""
+    start_s = recording.start_time_s
+    end_s = max(float(s.time_s[-1]) for s in recording.sensors.values())
+    edges = start_s + chunk_s * np.arange(1, int(np.floor((end_s - start_s) / chunk_s)) + 2)
+    cuts = {n: np.concatenate([[0], np.searchsorted(s.time_s, edges, side="left")])
+            for n, s in recording.sensors.items()}
+    cuts = {n: np.minimum(c, recording.sensors[n].sample_count) for n, c in cuts.items()}
+    for k in range(edges.size):
+        for name, stream in recording.sensors.items():
+            a, b = int(cuts[name][k]), int(cuts[name][k + 1]) if k + 1 < edges.size else stream.sample_count
+            if b > a:
+                yield Chunk(name, stream.time_s[a:b], stream.acc_mps2[a:b], stream.gyr_radps[a:b])

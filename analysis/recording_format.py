@@ -14,6 +14,9 @@ both in the sensor's own right-handed axes. The full specification is ``docs/rec
 
 Parsing uses Arrow's multi-threaded CSV reader (an hour of two 200 Hz sensors, ~100 MB, in well under a
 second); any problem it meets is re-located by a line-by-line scan so the error names line, column and value.
+
+:class:`RecordingWriter` appends to a file as samples arrive (the BLE recorder, the server's live sets), crash-safe:
+whole lines per chunk, fsync on demand, and a fixed-width ``# gaps:`` metadata line rewritten in place.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import RecordingError
-from .recording import FORMAT_NAME, SENSOR_NAMES, Recording, SensorStream
+from .recording import FORMAT_NAME, SENSOR_NAMES, Chunk, Recording, SensorStream
 
 COLUMNS: tuple[str, ...] = ("time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 HEADER = ",".join(COLUMNS)
 _BOM = b"\xef\xbb\xbf"
 _MAX_PREAMBLE_LINES = 10_000
+GAPS_KEY = "gaps"
+GAPS_FIELD_BYTES = 4000
 
 Source = str | os.PathLike | bytes
 
@@ -113,6 +118,60 @@ def write_recording(recording: Recording, destination: str | os.PathLike | Binar
         os.replace(tmp, destination)
     else:
         destination.write(text)
+
+
+class RecordingWriter:
+    """Appends sample rows to a ``hinge-recording/1`` file; see the module notes for the crash guarantees.
+
+    Parameters
+    ----------
+    path : destination (created or truncated).
+    metadata : leading ``key: value`` lines (``format`` is added first).
+    """
+
+    def __init__(self, path: str | os.PathLike, metadata: dict[str, str]) -> None:
+        self.path = os.fspath(path)
+        self.gaps: list[tuple[str, float, float]] = []
+        preamble = format_metadata_lines({**metadata, GAPS_KEY: "x"})
+        marker = f"# {GAPS_KEY}: x\n"
+        self._gaps_offset = len(preamble[: preamble.index(marker)].encode()) + len(f"# {GAPS_KEY}: ")
+        preamble = preamble.replace(marker, f"# {GAPS_KEY}: {' ' * GAPS_FIELD_BYTES}\n")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._pending: list[str] = [preamble]
+        self.flush()
+
+    def append(self, chunk: Chunk) -> None:
+        """Write the rows of one chunk of samples at once (no fsync)."""
+        self._pending.append(format_sample_rows(chunk.sensor, chunk.time_s, chunk.acc_mps2, chunk.gyr_radps))
+        self.flush(sync=False)
+
+    def add_gap(self, sensor: str, start_s: float, end_s: float) -> None:
+        """Record a gap and rewrite the reserved metadata field in place (durably)."""
+        self.gaps.append((sensor, start_s, end_s))
+        entries = [f"{name} {a:.6f} {b:.6f}" for name, a, b in self.gaps]
+        text = "; ".join(entries)
+        while len(text) > GAPS_FIELD_BYTES:  # keep the earliest gaps, say how many more there were
+            entries.pop()
+            text = "; ".join(entries) + f"; +{len(self.gaps) - len(entries)} more"
+        os.pwrite(self._fd, text.ljust(GAPS_FIELD_BYTES).encode(), self._gaps_offset)
+        os.fsync(self._fd)
+
+    def flush(self, *, sync: bool = True) -> None:
+        """Write whole queued lines in one call, then fsync unless ``sync`` is False.
+
+        Written lines survive the process being killed; only the fsync makes them survive a power cut.
+        """
+        if self._pending:
+            data, self._pending = "".join(self._pending).encode(), []
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+        if sync:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        self.flush()
+        os.close(self._fd)
 
 
 # --------------------------------------------------------------------------------------------- internals

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from .coaching import cue_for
-from .metrics import FLAGS
+from .metrics import FLAGS, Rep
 from .pipeline import AnalysisResult
 from .sets import Summary
 
@@ -48,6 +48,14 @@ def json_ready(value):
     return value
 
 
+def rep_json(rep: Rep) -> dict:
+    """One rep as it appears in ``hinge-report/1`` and in the live protocol's ``rep`` messages (JSON-ready)."""
+    item = {name: getattr(rep, name) for name in REP_FIELDS}
+    item["flags"] = list(rep.flags)
+    item["cues"] = {f: cue_for(f).cue for f in rep.flags}
+    return json_ready(item)
+
+
 def _summary(s: Summary) -> dict:
     return {"rep_count": s.rep_count, "movement": s.movement, "mean": s.mean, "sd": s.sd,
             "worst_rep": s.worst_rep, "trend": s.trend, "flag_counts": s.flag_counts}
@@ -56,12 +64,7 @@ def _summary(s: Summary) -> dict:
 def build_report(result: AnalysisResult, *, include_series: bool = False) -> dict:
     """The report as a JSON-ready dict; ``include_series`` adds the angle time series at <= 50 Hz."""
     rec = result.recording
-    reps = []
-    for r in result.reps:
-        item = {name: getattr(r, name) for name in REP_FIELDS}
-        item["flags"] = list(r.flags)
-        item["cues"] = {f: cue_for(f).cue for f in r.flags}
-        reps.append(item)
+    reps = [rep_json(r) for r in result.reps]
     sets = [{"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "rep_indices": list(s.rep_indices),
              **_summary(s.summary)} for s in result.sets]
     summary = _summary(result.summary)

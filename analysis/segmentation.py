@@ -16,8 +16,9 @@ one height dip is one rep: tilt humps inside one dip (a "butt wink") merge. Boun
 * ``end``: first moment back at the top (the same rule forwards); after a lean-back past standing, the moment
   the trunk comes back up through standing.
 
-``min_peak_deg`` and ``min_prominence_deg`` are the fixed gates of the live mode (``live.py``) until it runs
-these rules causally.
+Causal mode (:meth:`RepSegmenter.final_count`, used by ``live.py``): the same rules on the samples seen so
+far; a rep is final, never to be revised, once the next rep is found (its descent is certain, so an incomplete
+lockout is known) or ``final_after_s`` after its end with nothing new.
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ class RepSegmenter:
     """Tuned parameters of rep segmentation (module docstring)."""
 
     cutoff_hz: float = 3.0
-    min_peak_deg: float = 20.0
-    min_prominence_deg: float = 15.0
+    final_after_s: float = 1.5             # causal mode: a rep is final this long after its end (or at the next rep)
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
     max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping:
@@ -186,6 +186,19 @@ class RepSegmenter:
             if long_enough and self._confirmed(smooth, height_m, stepping, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
+
+    def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, rate_hz: float) -> int:
+        """Causal mode: how many of ``bounds``, segmented on the samples seen so far (``smooth``: the low-passed
+        angle they were found on), are final: each rep followed by another rep, or by ``final_after_s`` of
+        samples during which no next descent began (the angle stayed within ``min_excursion_deg`` of its
+        end; a descent under way waits until it is a rep, so an incomplete lockout is known)."""
+        count = 0
+        for i, b in enumerate(bounds):
+            after = smooth[b.end:]
+            if i + 1 < len(bounds) or (after.size > self.final_after_s * rate_hz
+                                       and after.max() - smooth[b.end] < self.min_excursion_deg):
+                count = i + 1
+        return count
 
     def stepping(self, acc_z_mps2: np.ndarray, *, sampling_rate_hz: float) -> np.ndarray:
         """Where the lifter walks or climbs stairs, on the sensor's grid (bool): its vertical acceleration carries

@@ -27,7 +27,9 @@ from hinge.firmware_bridge.emulators import (
     record_emulated,
     stream_at_rate,
 )
-from hinge.firmware_bridge.recorder import AlignedStream, RecordingWriter
+from hinge.analysis.recording import Chunk
+from hinge.analysis.recording_format import RecordingWriter
+from hinge.firmware_bridge.recorder import AlignedStream
 
 
 def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
@@ -49,11 +51,11 @@ def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
                 aligned.push(arrival[i], packet)
                 if i % 25 == 0:
                     for t, acc, gyr in aligned.ready(arrival[i]):
-                        writer.append(sensor, t, acc, gyr)
+                        writer.append(Chunk(sensor, t, acc, gyr))
                 if i % 100 == 0:
                     writer.flush()
             for t, acc, gyr in aligned.ready(None):
-                writer.append(sensor, t, acc, gyr)
+                writer.append(Chunk(sensor, t, acc, gyr))
         writer.close()
         elapsed = time.perf_counter() - start
     return 2 * packets * per_packet / elapsed

@@ -18,11 +18,12 @@ import numpy as np
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
+from hinge.analysis.recording import Chunk
+
 from .clock import host_time_s
+from .live_protocol import INGEST_PATH, PROTOCOL, samples_message
 from .errors import DeviceError
 
-PROTOCOL = "hinge-live/1"
-INGEST_PATH = "/api/live/ingest"
 
 
 def ingest_url(url: str) -> tuple[str, str | None]:
@@ -63,14 +64,14 @@ class LiveStreamer:
         self.session_id = uuid.uuid4().hex
         self.last_error = ""
         self.sent_samples = 0
-        self._chunks: deque[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = deque()
+        self._chunks: deque[Chunk] = deque()
         self._events: deque[dict] = deque(maxlen=100)
         self._closing = asyncio.Event()
 
     # the recorder's side: never blocks
 
-    def samples(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
-        self._chunks.append((sensor, time_s, acc_mps2, gyr_radps))
+    def samples(self, chunk: Chunk) -> None:
+        self._chunks.append(chunk)
 
     def gap(self, sensor: str, start_s: float, end_s: float) -> None:
         self._events.append({"type": "gap", "sensor": sensor, "start_s": start_s, "end_s": end_s})
@@ -110,23 +111,23 @@ class LiveStreamer:
             await _wait(self._closing, self.retry_s)
 
     def _messages(self) -> list[str]:
-        by_sensor: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        by_sensor: dict[str, list[Chunk]] = {}
         while self._chunks:
-            sensor, time_s, acc, gyr = self._chunks.popleft()
-            by_sensor.setdefault(sensor, []).append((time_s, acc, gyr))
+            chunk = self._chunks.popleft()
+            by_sensor.setdefault(chunk.sensor, []).append(chunk)
         messages = []
         for sensor, chunks in by_sensor.items():
-            time_s, acc, gyr = (np.concatenate(parts) for parts in zip(*chunks))
-            self.sent_samples += time_s.size
-            messages.append(json.dumps({"type": "samples", "sensor": sensor, "time_s": time_s.tolist(),
-                                        "acc_mps2": acc.tolist(), "gyr_radps": gyr.tolist()}))
+            joined = Chunk(sensor, *(np.concatenate([getattr(c, k) for c in chunks])
+                                     for k in ("time_s", "acc_mps2", "gyr_radps")))
+            self.sent_samples += joined.sample_count
+            messages.append(json.dumps(samples_message(joined)))
         while self._events:
             messages.append(json.dumps(self._events.popleft()))
         return messages
 
     def _drop_stale(self) -> None:
         horizon_s = host_time_s() - self.max_backlog_s
-        while self._chunks and self._chunks[0][1][-1] < horizon_s:
+        while self._chunks and self._chunks[0].time_s[-1] < horizon_s:
             self._chunks.popleft()
 
 

@@ -26,70 +26,13 @@ import numpy as np
 from bleak import BleakClient
 from bleak.exc import BleakError
 
-from hinge.analysis.recording_format import format_metadata_lines, format_sample_rows
+from hinge.analysis.recording import Chunk
+from hinge.analysis.recording_format import RecordingWriter
 
 from .clock import ClockAligner, FrameCounter, host_time_s
 from .devices import Batch, StreamInfo, session_for_services
 from .errors import DeviceError
 from .live import LiveStreamer
-
-GAPS_KEY = "gaps"
-GAPS_FIELD_BYTES = 4000
-
-
-class RecordingWriter:
-    """Appends sample rows to a ``hinge-recording/1`` file; see the module notes for the crash guarantees.
-
-    Parameters
-    ----------
-    path : destination (created or truncated).
-    metadata : leading ``key: value`` lines (``format`` is added first).
-    """
-
-    def __init__(self, path: str | os.PathLike, metadata: dict[str, str]) -> None:
-        self.path = os.fspath(path)
-        self.gaps: list[tuple[str, float, float]] = []
-        preamble = format_metadata_lines({**metadata, GAPS_KEY: "x"})
-        marker = f"# {GAPS_KEY}: x\n"
-        self._gaps_offset = len(preamble[: preamble.index(marker)].encode()) + len(f"# {GAPS_KEY}: ")
-        preamble = preamble.replace(marker, f"# {GAPS_KEY}: {' ' * GAPS_FIELD_BYTES}\n")
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._pending: list[str] = [preamble]
-        self.flush()
-
-    def append(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
-        """Write rows for ``n`` samples at once (no fsync): time (n,) s, acc (n, 3) m/s², gyr (n, 3) rad/s."""
-        self._pending.append(format_sample_rows(sensor, time_s, acc_mps2, gyr_radps))
-        self.flush(sync=False)
-
-    def add_gap(self, sensor: str, start_s: float, end_s: float) -> None:
-        """Record a gap and rewrite the reserved metadata field in place (durably)."""
-        self.gaps.append((sensor, start_s, end_s))
-        entries = [f"{name} {a:.6f} {b:.6f}" for name, a, b in self.gaps]
-        text = "; ".join(entries)
-        while len(text) > GAPS_FIELD_BYTES:  # keep the earliest gaps, say how many more there were
-            entries.pop()
-            text = "; ".join(entries) + f"; +{len(self.gaps) - len(entries)} more"
-        os.pwrite(self._fd, text.ljust(GAPS_FIELD_BYTES).encode(), self._gaps_offset)
-        os.fsync(self._fd)
-
-    def flush(self, *, sync: bool = True) -> None:
-        """Write whole queued lines in one call, then fsync unless ``sync`` is False.
-
-        Written lines survive the process being killed; only the fsync makes them survive a power cut.
-        """
-        if self._pending:
-            data, self._pending = "".join(self._pending).encode(), []
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
-        if sync:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        self.flush()
-        os.close(self._fd)
-
 
 @dataclass
 class SensorStatus:
@@ -263,9 +206,10 @@ class SensorLink:
                     if self.live:
                         self.live.gap(self.sensor, self._last_time_s, float(time_s[0]))
             self._gap_open = False
-            self.writer.append(self.sensor, time_s, acc, gyr)
+            chunk = Chunk(self.sensor, time_s, acc, gyr)
+            self.writer.append(chunk)
             if self.live:
-                self.live.samples(self.sensor, time_s, acc, gyr)
+                self.live.samples(chunk)
             self._last_time_s = float(time_s[-1])
             self.status.samples += time_s.shape[0]
 

@@ -13,6 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="recording (hinge-recording/1 CSV)")
     p.add_argument("--json", action="store_true", help="print the hinge-report/1 JSON object")
     p.add_argument("--series", action="store_true", help="with --json: include the angle time series")
+    p.add_argument("--live", action="store_true",
+                   help="replay the recording through the live analysis in 0.1 s messages: the reps as the live view "
+                        "would have reported them")
     p.add_argument("--acc-unit", default="auto", choices=["auto", "m/s2", "g"],
                    help="accelerometer unit (default: auto)")
     p.add_argument("--gyr-unit", default="auto", choices=["auto", "rad/s", "deg/s"],
@@ -40,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from hinge.analysis.metrics import Thresholds
-    from hinge.analysis.pipeline import AnalysisOptions, analyze_file
+    from hinge.analysis.live import replay
+    from hinge.analysis.pipeline import AnalysisOptions, analyze
+    from hinge.analysis.recording_format import read_recording
     from hinge.analysis.report import build_report
 
     options = AnalysisOptions(
@@ -48,7 +53,9 @@ def _analyze(args: argparse.Namespace) -> int:
                               incomplete_lockout_deg=args.lockout_threshold),
         acc_unit=args.acc_unit, gyr_unit=args.gyr_unit, axes=args.axes,
     )
-    report = build_report(analyze_file(args.file, options=options), include_series=args.series)
+    recording = read_recording(args.file)
+    result = replay(recording, options=options) if args.live else analyze(recording, options=options)
+    report = build_report(result, include_series=args.series)
     if args.json:
         json.dump(report, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")

@@ -27,7 +27,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .auth import new_token
-    from .live import MAX_MESSAGE_BYTES
+    from hinge.firmware_bridge.live_protocol import MAX_MESSAGE_BYTES
     from .qr import qr_text
     from .settings import load_settings
     from .tls import is_loopback, lan_address, self_signed_certificate

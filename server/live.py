@@ -44,26 +44,31 @@ from typing import Any
 import numpy as np
 
 from hinge.analysis.errors import HingeError, RecordingError
-from hinge.analysis.limits import MAX_LIVE_GAP_S, check_rate_hz, check_span_s
-from hinge.analysis.live import RATE_SAMPLES, LiveAnalyzer
+from hinge.analysis.limits import MAX_LIVE_GAP_S, RATE_MIN_SAMPLES, check_rate_hz, check_span_s
+from hinge.analysis.live import LiveAnalyzer
 from hinge.analysis.metrics import Thresholds
-from hinge.analysis.recording import SENSOR_NAMES
-from hinge.analysis.recording_format import read_recording
-from hinge.analysis.report import json_ready
+from hinge.analysis.recording import SENSOR_NAMES, Chunk
+from hinge.analysis.recording_format import RecordingWriter, read_recording
+from hinge.analysis.pipeline import AnalysisOptions
+from hinge.analysis.report import rep_json
 from hinge.firmware_bridge.importers import read_sensor_logger_push
-from hinge.firmware_bridge.recorder import RecordingWriter
+from hinge.firmware_bridge.live_protocol import (
+    MAX_MESSAGE_BYTES,
+    PROTOCOL,
+    LiveProtocolError,
+    decode_message,
+    message_sensor,
+    parse_samples,
+)
 
 log = logging.getLogger("hinge.server")
 
-PROTOCOL = "hinge-live/1"
 LIVE_DIRNAME = "live"
 SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 METADATA_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_METADATA_KEYS = 50
 MAX_METADATA_CHARS = 500
 STATUS_FIELDS = ("sensor", "connected", "rate_hz", "lost_packets", "reconnects", "battery_percent")
-MAX_SAMPLES_PER_MESSAGE = 20_000
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a text frame or Sensor Logger push body; 20,000 samples fit
 MAX_OPEN_SETS = 200
 MAX_REMEMBERED_ENDS = 1000
 VIEWER_QUEUE_MESSAGES = 256
@@ -71,12 +76,7 @@ ANALYSIS_QUEUE_CHUNKS = 512             # chunks waiting for a set's analysis be
 ANALYSIS_THREADS = 2
 SYNC_INTERVAL_S = 1.0
 IDLE_EXPIRY_S = 600.0
-REPLAY_CHUNK_S = 1.0
 SENSOR_LOGGER_SOURCE = "Sensor Logger push"
-
-
-class LiveProtocolError(HingeError):
-    """A live message does not follow ``hinge-live/1``; the message says which field and what was found."""
 
 
 class LiveSetEnded(HingeError):
@@ -115,14 +115,11 @@ class SensorStream:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """Samples of one sensor as written to the file, for the analysis; ``file_bytes`` is the file's size after
-    them and ``sensors`` the set's sensors at that moment."""
+class Written:
+    """A chunk as written to the file, for the analysis; ``file_bytes`` is the file's size after it and
+    ``sensors`` the set's sensors at that moment."""
 
-    sensor: str
-    time_s: np.ndarray
-    acc_mps2: np.ndarray
-    gyr_radps: np.ndarray
+    chunk: Chunk
     file_bytes: int
     sensors: tuple[str, ...]
 
@@ -140,8 +137,8 @@ class SetAnalysis:
         self.executor = executor
         self.publish = publish
         self.failed = ""
-        self._queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
-        self._behind_at: Chunk | None = None     # the queue overflowed: catch up from the file up to here
+        self._queue: asyncio.Queue[Written] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
+        self._behind_at: Written | None = None     # the queue overflowed: catch up from the file up to here
         self._analyzer: LiveAnalyzer | None = None
         self._sensors: tuple[str, ...] = ()
         self._reps: list[dict[str, Any]] = []
@@ -149,7 +146,7 @@ class SetAnalysis:
         self._idle.set()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def feed(self, chunk: Chunk) -> None:
+    def feed(self, chunk: Written) -> None:
         """Queue a chunk (never blocks); past the bound, the queue is dropped and the file replayed instead."""
         if self._task.done():
             return
@@ -194,27 +191,26 @@ class SetAnalysis:
         finally:
             self._idle.set()
 
-    def _analyse(self, batch: list[Chunk], replay: bool) -> tuple[list[dict], dict, bool]:
-        """(worker thread) Push a batch through the analyzer; returns (new reps, state, rebuilt from the file)."""
+    def _analyse(self, batch: list[Written], replay: bool) -> tuple[list[dict], dict, bool]:
+        """(worker thread) Push a batch through the analyzer, then analyse once; returns (new reps as JSON, state,
+        rebuilt from the file)."""
         rebuilt = False
-        reps: list[dict] = []
-        for index, chunk in enumerate(batch):
-            if self._analyzer is None or chunk.sensors != self._sensors or (replay and index == 0):
+        for index, item in enumerate(batch):
+            if self._analyzer is None or item.sensors != self._sensors or (replay and index == 0):
                 rebuilt = True
-                self._analyzer = self._rebuild(chunk)  # the file holds this batch's earlier chunks too
-                reps = []
+                self._analyzer = self._rebuild(item)  # the file holds this batch's earlier chunks too
                 continue
-            reps += [json_ready(r) for r in self._analyzer.push(chunk.sensor, chunk.time_s, chunk.acc_mps2,
-                                                                 chunk.gyr_radps)]
-        self._reps += reps
+            self._analyzer.push(item.chunk)
         assert self._analyzer is not None, "built for the batch's first chunk"
-        return (self._reps if rebuilt else reps), json_ready(self._analyzer.state()), rebuilt
+        reps = [rep_json(r) for r in self._analyzer.update()]
+        self._reps += reps
+        return (self._reps if rebuilt else reps), self._analyzer.state().as_json(), rebuilt
 
-    def _rebuild(self, upto: Chunk) -> LiveAnalyzer:
+    def _rebuild(self, upto: Written) -> LiveAnalyzer:
         """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive);
         its reps replace :attr:`_reps`."""
         self._sensors = upto.sensors
-        analyzer = LiveAnalyzer(sensors=self._sensors, thresholds=Thresholds(**self.thresholds))
+        analyzer = LiveAnalyzer(options=AnalysisOptions(thresholds=Thresholds(**self.thresholds)))
         self._reps = []
         with open(self.path, "rb") as handle:
             content = handle.read(upto.file_bytes)
@@ -222,19 +218,10 @@ class SetAnalysis:
             recording = read_recording(content)
         except RecordingError:  # a header and no samples yet
             return analyzer
-        streams = {n: s for n, s in recording.sensors.items() if n in self._sensors}
-        if not streams:
-            return analyzer
-        start_s = min(float(s.time_s[0]) for s in streams.values())
-        bounds = {n: np.searchsorted(s.time_s, start_s + REPLAY_CHUNK_S * np.arange(
-            int((s.time_s[-1] - start_s) // REPLAY_CHUNK_S) + 2)) for n, s in streams.items()}
-        for step in range(max(b.size for b in bounds.values()) - 1):  # 1 s at a time, sensors interleaved
-            for name, stream in streams.items():
-                edges = bounds[name]
-                if step + 1 < edges.size and edges[step + 1] > edges[step]:
-                    part = slice(edges[step], edges[step + 1])
-                    self._reps += [json_ready(r) for r in analyzer.push(
-                        name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part])]
+        for name, stream in recording.sensors.items():
+            if name in self._sensors:
+                analyzer.push(Chunk(name, stream.time_s, stream.acc_mps2, stream.gyr_radps))
+        self._reps = [rep_json(r) for r in analyzer.update()]
         return analyzer
 
 
@@ -306,23 +293,23 @@ class LiveSession:
         message = decode_message(text)
         kind = message.get("type")
         if kind == "samples":
-            sensor, time_s, acc_mps2, gyr_radps = parse_samples(message)
+            chunk = parse_samples(message)
             seq = message.get("seq")
             if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
                 raise LiveProtocolError(f"samples: 'seq' must be an integer, found {seq!r}")
             async with self.lock:
                 self._check_open()
                 if seq is None or seq > source.last_seq:
-                    self._check_unclaimed(source, {sensor})
-                    source.sensors.add(sensor)
-                    self.ingest(sensor, time_s, acc_mps2, gyr_radps)
+                    self._check_unclaimed(source, {chunk.sensor})
+                    source.sensors.add(chunk.sensor)
+                    self.ingest(chunk)
                     if seq is not None:
                         source.last_seq = seq
             return None if seq is None else {"type": "ack", "seq": seq}
         if kind == "ping":
             return {"type": "pong", "client_time_s": message.get("client_time_s"), "server_time_s": time.time()}
         if kind == "gap":
-            sensor = _sensor(message, "gap")
+            sensor = message_sensor(message, "gap")
             start_s, end_s = (_finite(message.get(k), f"gap: {k}") for k in ("start_s", "end_s"))
             async with self.lock:
                 self._check_open()
@@ -353,7 +340,7 @@ class LiveSession:
             stream = read_sensor_logger_push(window, sensor=sensor, platform=platform).sensors[sensor]
             last_time_s = self.sensors[sensor].last_time_s if sensor in self.sensors else -math.inf
             new = stream.time_s > last_time_s
-            accepted = self.ingest(sensor, stream.time_s[new], stream.acc_mps2[new], stream.gyr_radps[new])
+            accepted = self.ingest(Chunk(sensor, stream.time_s[new], stream.acc_mps2[new], stream.gyr_radps[new]))
             self._sensor_logger_previous[sensor] = message
             if not any(s.kind == SENSOR_LOGGER_SOURCE and sensor in s.sensors for s in self.sources):
                 self.sources.append(Source(kind=SENSOR_LOGGER_SOURCE, source_id=f"sensorlogger-{sensor}",
@@ -362,17 +349,18 @@ class LiveSession:
 
     # samples
 
-    def ingest(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> int:
-        """Record samples of one sensor and queue them for the analysis; return how many were new.
-
-        Call with :attr:`lock` held. Shapes: ``time_s`` (n,) s on the shared (Unix) time base, ``acc_mps2``
-        (n, 3), ``gyr_radps`` (n, 3). Raises :class:`RecordingError` (nothing written) for implausible timing.
+    def ingest(self, chunk: Chunk) -> int:
+        """Record a chunk of samples (time on the shared (Unix) time base) and queue it for the analysis; return
+        how many samples were new. Call with :attr:`lock` held. Raises :class:`RecordingError` (nothing written)
+        for implausible timing.
         """
+        sensor = chunk.sensor
         stream = self.sensors.get(sensor) or SensorStream()
-        keep = time_s >= stream.last_time_s
-        keep &= np.concatenate([[True], np.diff(time_s) >= 0])  # a stamp going back within a message
+        keep = chunk.time_s >= stream.last_time_s
+        keep &= np.concatenate([[True], np.diff(chunk.time_s) >= 0])  # a stamp going back within a message
         if not keep.all():
-            time_s, acc_mps2, gyr_radps = time_s[keep], acc_mps2[keep], gyr_radps[keep]
+            chunk = Chunk(sensor, chunk.time_s[keep], chunk.acc_mps2[keep], chunk.gyr_radps[keep])
+        time_s = chunk.time_s
         if time_s.size == 0:
             return 0
         self._check_timing(sensor, stream, time_s)
@@ -381,10 +369,9 @@ class LiveSession:
         stream.last_time_s = float(time_s[-1])
         stream.sample_count += time_s.size
         writer = self._open_writer()
-        writer.append(sensor, time_s, acc_mps2, gyr_radps)  # in the file before it is acknowledged
+        writer.append(chunk)  # in the file before it is acknowledged
         self.last_activity_s = time.monotonic()
-        self.analysis.feed(Chunk(sensor, time_s, acc_mps2, gyr_radps, os.path.getsize(self.path),
-                                 self._wanted_sensors()))
+        self.analysis.feed(Written(chunk, os.path.getsize(self.path), self._wanted_sensors()))
         return int(time_s.size)
 
     def _check_timing(self, sensor: str, stream: SensorStream, time_s: np.ndarray) -> None:
@@ -396,9 +383,9 @@ class LiveSession:
         starts = [s.first_time_s for s in self.sensors.values()] + [float(time_s[0])]
         ends = [s.last_time_s for s in self.sensors.values()] + [float(time_s[-1])]
         check_span_s(min(starts), max(ends))
-        # the streaming analysis fixes a sensor's rate from its first RATE_SAMPLES samples: check that rate here
+        # a rate is judged once RATE_MIN_SAMPLES samples are in (as the reader does): the first of them are checked
         count = stream.sample_count + time_s.size
-        if stream.sample_count < RATE_SAMPLES <= count:
+        if stream.sample_count < RATE_MIN_SAMPLES <= count:
             first_s = stream.first_time_s if stream.sample_count else float(time_s[0])
             span_s = float(time_s[-1]) - first_s
             check_rate_hz(sensor, (count - 1) / span_s if span_s > 0 else math.inf)
@@ -665,46 +652,6 @@ def parse_hello(text: str) -> dict[str, Any]:
         raise LiveProtocolError(f"hello: 'metadata' takes at most {MAX_METADATA_KEYS} keys of letters, digits, "
                                 f"'_', '.' or '-', values of at most {MAX_METADATA_CHARS} characters")
     return message
-
-
-def parse_samples(message: Mapping[str, Any]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
-    """A ``samples`` message → (sensor, time_s (n,), acc_mps2 (n, 3), gyr_radps (n, 3)), all finite."""
-    sensor = _sensor(message, "samples")
-    try:
-        time_s = np.asarray(message.get("time_s"), dtype=float)
-        acc_mps2 = np.asarray(message.get("acc_mps2"), dtype=float)
-        gyr_radps = np.asarray(message.get("gyr_radps"), dtype=float)
-    except (TypeError, ValueError):
-        raise LiveProtocolError("samples: time_s, acc_mps2 and gyr_radps must be arrays of numbers") from None
-    n = time_s.size
-    if time_s.shape != (n,) or acc_mps2.shape != (n, 3) or gyr_radps.shape != (n, 3):
-        raise LiveProtocolError(f"samples: expected time_s (n), acc_mps2 (n x 3), gyr_radps (n x 3); found "
-                                f"{time_s.shape}, {acc_mps2.shape}, {gyr_radps.shape}")
-    if n > MAX_SAMPLES_PER_MESSAGE:
-        raise LiveProtocolError(f"samples: {n} samples in one message; at most {MAX_SAMPLES_PER_MESSAGE}")
-    if not (np.isfinite(time_s).all() and np.isfinite(acc_mps2).all() and np.isfinite(gyr_radps).all()):
-        raise LiveProtocolError("samples: values must be finite numbers")
-    return sensor, time_s, acc_mps2, gyr_radps
-
-
-def decode_message(text: str | bytes) -> dict[str, Any]:
-    """One JSON object of at most ``MAX_MESSAGE_BYTES`` (nesting is bounded by the parser's recursion limit)."""
-    if len(text) > MAX_MESSAGE_BYTES:
-        raise LiveProtocolError(f"a message of {len(text)} bytes; at most {MAX_MESSAGE_BYTES} are accepted")
-    try:
-        message = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise LiveProtocolError(f"not JSON ({error})") from None
-    if not isinstance(message, dict):
-        raise LiveProtocolError("expected a JSON object")
-    return message
-
-
-def _sensor(message: Mapping[str, Any], where: str) -> str:
-    sensor = message.get("sensor")
-    if sensor not in SENSOR_NAMES:
-        raise LiveProtocolError(f"{where}: sensor {sensor!r}; expected one of {', '.join(SENSOR_NAMES)}")
-    return sensor
 
 
 def _finite(value: Any, where: str) -> float:

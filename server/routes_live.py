@@ -18,16 +18,15 @@ from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
+from hinge.firmware_bridge.live_protocol import MAX_MESSAGE_BYTES, LiveProtocolError, decode_message
+
 from .live import (
     IDLE_EXPIRY_S,
-    MAX_MESSAGE_BYTES,
     LiveHub,
-    LiveProtocolError,
     LiveSession,
     LiveSessionNotFound,
     LiveSetEnded,
     check_session_id,
-    decode_message,
     parse_hello,
 )
 from .qr import qr_svg

@@ -4,12 +4,13 @@ import numpy as np
 
 from hinge.analysis.recording_format import read_recording
 from hinge.cli import main
-from hinge.firmware_bridge.recorder import GAPS_FIELD_BYTES, RecordingWriter
+from hinge.analysis.recording import Chunk
+from hinge.analysis.recording_format import GAPS_FIELD_BYTES, RecordingWriter
 
 
 def _rows(writer, sensor, start_s, n):
     t = start_s + np.arange(n) * 0.01
-    writer.append(sensor, t, np.tile([0.0, 0.0, 9.81], (n, 1)), np.zeros((n, 3)))
+    writer.append(Chunk(sensor, t, np.tile([0.0, 0.0, 9.81], (n, 1)), np.zeros((n, 3))))
 
 
 def test_gaps_are_rewritten_in_place_and_the_file_stays_valid_after_every_flush(tmp_path):

@@ -23,7 +23,8 @@ from websockets.sync.client import connect
 
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
-from hinge.firmware_bridge.recorder import RecordingWriter
+from hinge.analysis.recording import Chunk
+from hinge.analysis.recording_format import RecordingWriter
 
 INGEST = "/api/live/ingest"
 MEMORY_LIMIT_BYTES = 3 << 30  # the child gets 3 GB of address space: a blow-up shows as MemoryError, not OOM
@@ -343,7 +344,7 @@ def test_10_a_written_chunk_is_in_the_file_at_once(tmp_path):
     """kill -9 keeps every row the recorder has emitted: rows are written when appended (fsync follows)."""
     path = tmp_path / "rec.csv"
     writer = RecordingWriter(path, {"source": "test"})
-    writer.append("back", 1.7e9 + np.arange(10) / 100, np.zeros((10, 3)), np.zeros((10, 3)))
+    writer.append(Chunk("back", 1.7e9 + np.arange(10) / 100, np.zeros((10, 3)), np.zeros((10, 3))))
     assert path.read_bytes().count(b",back,") == 10  # before any flush
     writer.close()
 
