@@ -8,7 +8,8 @@ beside the offline one:
   handled as offline), every ``reanalyze_every_s`` of new samples or when the caller catches up;
 * rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final (the next
   rep is found, which makes an incomplete lockout known as soon as the next descent is certain, or
-  ``final_after_s`` after its end) and never revised;
+  ``final_after_s`` after its end) and never revised; while the calibration is uncertain (the report would warn,
+  ``UNCERTAIN_CALIBRATION``) reps wait for it to be confirmed;
 * angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
   :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
 
@@ -26,7 +27,7 @@ import numpy as np
 from .angles import StreamingAngles
 from .errors import HingeError
 from .metrics import Rep
-from .pipeline import AnalysisOptions, AnalysisResult, analyze, sets_of
+from .pipeline import UNCERTAIN_CALIBRATION, AnalysisOptions, AnalysisResult, analyze, sets_of
 from .recording import Chunk, Recording, SensorStream, replay_chunks
 from .report import rep_json
 from .sets import summarize
@@ -106,6 +107,8 @@ class LiveAnalyzer:
         last = self.reps[-1] if self.reps else None
         fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s]
         segmenter, series = self.options.segmenter, result.series
+        if not final and result.calibration.confidence < UNCERTAIN_CALIBRATION:
+            return []  # angles may be 10° off: the reps wait until the upright is confirmed (or the set ends)
         count = len(result.reps) if final else segmenter.final_count(
             [r.bounds for r in result.reps], segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
             rate_hz=series.rate_hz)

@@ -45,7 +45,7 @@ class RepSegmenter:
     """Tuned parameters of rep segmentation (module docstring)."""
 
     cutoff_hz: float = 3.0
-    final_after_s: float = 1.5             # causal mode: a rep is final this long after its end (or at the next rep)
+    final_after_s: float = 2.0             # causal mode: a rep is final no sooner than this after its end
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
     max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping:
@@ -189,14 +189,15 @@ class RepSegmenter:
 
     def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, rate_hz: float) -> int:
         """Causal mode: how many of ``bounds``, segmented on the samples seen so far (``smooth``: the low-passed
-        angle they were found on), are final: each rep followed by another rep, or by ``final_after_s`` of
-        samples during which no next descent began (the angle stayed within ``min_excursion_deg`` of its
-        end; a descent under way waits until it is a rep, so an incomplete lockout is known)."""
+        angle they were found on), are final: each rep followed by ``final_after_s`` of samples (the offline
+        orientation filter settles) and by another rep or by none (since its end, the angle stayed within
+        ``min_excursion_deg`` of where the rep started: a descent under way, or a pause inside the rep, waits
+        until it is a rep, so an incomplete lockout is known)."""
         count = 0
         for i, b in enumerate(bounds):
             after = smooth[b.end:]
-            if i + 1 < len(bounds) or (after.size > self.final_after_s * rate_hz
-                                       and after.max() - smooth[b.end] < self.min_excursion_deg):
+            if after.size > self.final_after_s * rate_hz and (
+                    i + 1 < len(bounds) or after.max() - smooth[b.start] < self.min_excursion_deg):
                 count = i + 1
         return count
 

@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.orientation_filters import ORIENTATION_METHODS  # noqa: E402
+from hinge.analysis.live import replay  # noqa: E402
 from hinge.analysis.pipeline import AnalysisOptions, analyze  # noqa: E402
 from hinge.analysis.report import build_report  # noqa: E402
 from hinge.analysis.simulate import FAMILIES, simulate_family  # noqa: E402
@@ -86,13 +87,14 @@ def honesty(report: dict, s: Score, tally: dict[str, list[int]]) -> None:
 
 
 def run(families: list[str], seeds: range, options: AnalysisOptions, *, verbose: bool,
-        tally: dict[str, list[int]]) -> dict[str, Score]:
+        tally: dict[str, list[int]], live: bool = False) -> dict[str, Score]:
     per_family: dict[str, Score] = {}
     for family in families:
         per_family[family] = Score()
         for seed in seeds:
             sim = simulate_family(family, seed=seed)
-            report = build_report(analyze(sim.recording, options=options))
+            result = replay(sim.recording, options=options) if live else analyze(sim.recording, options=options)
+            report = build_report(result)
             s = score_report(report, sim)
             honesty(report, s, tally)
             if verbose and (not s.exact_count or s.false_positive or s.false_negative):
@@ -136,6 +138,7 @@ def main() -> int:
                         help="all, core (issue 2), real-world (issue 6), real-data (issue 9), or comma-separated "
                              "family names")
     parser.add_argument("--orientation", default="vqf", choices=sorted(ORIENTATION_METHODS))
+    parser.add_argument("--live", action="store_true", help="score the live analysis (hinge analyze --live)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     options = replace(AnalysisOptions(), orientation=ORIENTATION_METHODS[args.orientation])
@@ -145,13 +148,15 @@ def main() -> int:
               "real-data": [f.__name__ for f in REAL_DATA_FAMILIES]}
     families = groups.get(args.families) or args.families.split(",")
     tally = {"off > 10 deg: confidence < 0.5 and warned": [0, 0], "within 3 deg: confidence >= 0.8": [0, 0]}
-    per_family = run(families, range(1000, 1000 + args.seeds), options, verbose=args.verbose, tally=tally)
-    run(list(HONESTY_FAMILIES), range(1000, 1000 + args.seeds), options, verbose=False, tally=tally)
+    per_family = run(families, range(1000, 1000 + args.seeds), options, verbose=args.verbose, tally=tally,
+                     live=args.live)
+    run(list(HONESTY_FAMILIES), range(1000, 1000 + args.seeds), options, verbose=False, tally=tally, live=args.live)
     overall = Score()
     for s in per_family.values():
         overall.add(s)
     elapsed_s = time.perf_counter() - started
-    print(f"orientation: {args.orientation}; {overall.recordings} recordings in {elapsed_s:.0f} s\n")
+    mode = "live" if args.live else "offline"
+    print(f"orientation: {args.orientation}; {mode}; {overall.recordings} recordings in {elapsed_s:.0f} s\n")
     print_table(per_family, overall)
     print()
     misses = check_targets(overall)
@@ -161,8 +166,8 @@ def main() -> int:
             misses.append(rule)
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
-    (out / f"accuracy-{args.orientation}.json").write_text(json.dumps(
-        {"orientation": args.orientation, "families": {k: figures(v) for k, v in per_family.items()},
+    (out / f"accuracy-{args.orientation}{'-live' if args.live else ''}.json").write_text(json.dumps(
+        {"orientation": args.orientation, "mode": mode, "families": {k: figures(v) for k, v in per_family.items()},
          "overall": figures(overall), "calibration_honesty": tally}, indent=1))
     return 1 if misses else 0
 

@@ -27,7 +27,6 @@ from hinge.firmware_bridge.emulators import (
     record_emulated,
     stream_at_rate,
 )
-from hinge.analysis.recording import Chunk
 from hinge.analysis.recording_format import RecordingWriter
 from hinge.firmware_bridge.recorder import AlignedStream
 
@@ -46,16 +45,16 @@ def throughput(seconds_of_data: float, rate_hz: float = 400.0) -> float:
         start = time.perf_counter()
         for sensor in ("back", "hip"):
             decoder = hinge_imu.Decoder(acc_range_g=8, gyr_range_dps=2000)
-            aligned = AlignedStream(decoder.decode, rate_hz, settle_s=0.5)
+            aligned = AlignedStream(sensor, decoder.decode, rate_hz, settle_s=0.5)
             for i, packet in enumerate(data):
                 aligned.push(arrival[i], packet)
                 if i % 25 == 0:
-                    for t, acc, gyr in aligned.ready(arrival[i]):
-                        writer.append(Chunk(sensor, t, acc, gyr))
+                    for chunk in aligned.ready(arrival[i]):
+                        writer.append(chunk)
                 if i % 100 == 0:
                     writer.flush()
-            for t, acc, gyr in aligned.ready(None):
-                writer.append(Chunk(sensor, t, acc, gyr))
+            for chunk in aligned.ready(None):
+                writer.append(chunk)
         writer.close()
         elapsed = time.perf_counter() - start
     return 2 * packets * per_packet / elapsed

@@ -26,7 +26,9 @@ from scipy.optimize import linear_sum_assignment
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hinge.analysis.errors import HingeError  # noqa: E402
-from hinge.analysis.pipeline import analyze_file  # noqa: E402
+from hinge.analysis.live import replay  # noqa: E402
+from hinge.analysis.pipeline import analyze  # noqa: E402
+from hinge.analysis.recording_format import read_recording  # noqa: E402
 from hinge.analysis.report import build_report  # noqa: E402
 
 BOTTOM_TOLERANCE_S = 0.6
@@ -66,10 +68,11 @@ def match(pred: list[dict], true: list[dict]) -> list[tuple[int, int]]:
     return pairs
 
 
-def score_one(csv: Path, truth: dict) -> dict:
-    """Counts, matches and time errors of one recording."""
+def score_one(csv: Path, truth: dict, *, live: bool = False) -> dict:
+    """Counts, matches and time errors of one recording (of the live analysis when ``live``)."""
     try:
-        report = build_report(analyze_file(csv))
+        recording = read_recording(csv)
+        report = build_report(replay(recording) if live else analyze(recording))
         origin = report["recording"]["start_time_s"]
         pred = [{**r, **{k: r[k] + origin for k in ("start_s", "bottom_s", "end_s")}}
                 for r in report["reps"] if not r["partial"]]
@@ -115,6 +118,7 @@ def main() -> int:
     parser.add_argument("folder", type=Path, help="recordings (<name>.csv) with <name>.truth.json beside them")
     parser.add_argument("--only", action="append", help="glob on recording names (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="one line per recording")
+    parser.add_argument("--live", action="store_true", help="score the live analysis (hinge analyze --live)")
     args = parser.parse_args()
     started = time.perf_counter()
     results = []
@@ -122,7 +126,7 @@ def main() -> int:
         name = truth_path.name[: -len(".truth.json")]
         if args.only and not any(fnmatch.fnmatch(name, g) for g in args.only):
             continue
-        r = score_one(truth_path.with_name(name + ".csv"), json.loads(truth_path.read_text()))
+        r = score_one(truth_path.with_name(name + ".csv"), json.loads(truth_path.read_text()), live=args.live)
         results.append(r)
         if args.verbose:
             print(f"  {name:32s} true {r['n_true']:3d} pred {r['n_pred']:3d} matched {r['tp']:3d} "

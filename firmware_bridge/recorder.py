@@ -59,13 +59,14 @@ class SensorStatus:
 
 
 class AlignedStream:
-    """One connection's decode + clock pipeline: notifications in, host-timed samples out after ``settle_s``.
+    """One connection's decode + clock pipeline: notifications in, host-timed chunks out after ``settle_s``.
 
-    ``decode`` is the device session's decoder (bytes → :class:`Batch`); ``rate_hz`` its nominal rate.
+    ``sensor`` names the chunks; ``decode`` is the device session's decoder (bytes → :class:`Batch`); ``rate_hz``
+    its nominal rate.
     """
 
-    def __init__(self, decode: Callable[[bytes], Batch], rate_hz: float, settle_s: float) -> None:
-        self.decode, self.settle_s = decode, settle_s
+    def __init__(self, sensor: str, decode: Callable[[bytes], Batch], rate_hz: float, settle_s: float) -> None:
+        self.sensor, self.decode, self.settle_s = sensor, decode, settle_s
         self.clock = ClockAligner()
         self.frames: FrameCounter[Batch] = FrameCounter(rate_hz)
         self._pending: deque[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = deque()
@@ -83,15 +84,15 @@ class AlignedStream:
             self._add(held, device_s, arrival)
         return self.frames.lost_frames - before
 
-    def ready(self, now_s: float | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Samples that have settled (all of them when ``now_s`` is None), mapped to host time."""
+    def ready(self, now_s: float | None) -> list[Chunk]:
+        """Chunks that have settled (all of them when ``now_s`` is None), mapped to host time."""
         if now_s is None:
             for held, device_s, arrival in self.frames.flush():
                 self._add(held, device_s, arrival)
         out = []
         while self._pending and (now_s is None or self._pending[0][0] <= now_s - self.settle_s):
             _, device_s, acc, gyr = self._pending.popleft()
-            out.append((self.clock.to_host(device_s), acc, gyr))
+            out.append(Chunk(self.sensor, self.clock.to_host(device_s), acc, gyr))
         return out
 
     def _add(self, batch: Batch, device_s: np.ndarray, arrival_s: float) -> None:
@@ -166,7 +167,7 @@ class SensorLink:
                 self.status.round_trip_ms = None if trip_s is None else trip_s * 1e3
                 self.status.reconnects += self._connected_before
                 self._connected_before = self.status.connected = True
-                aligned = AlignedStream(session.decode, info.rate_hz, self.settle_s)
+                aligned = AlignedStream(self.sensor, session.decode, info.rate_hz, self.settle_s)
                 consumer = asyncio.create_task(self._consume(queue, aligned))
                 await _wait_any(self._stop, dropped)
         finally:  # after the disconnect: nothing more can arrive, so everything queued is written
@@ -197,16 +198,17 @@ class SensorLink:
             self.status.lost_packets += 1
             self.status.last_error = str(error)
 
-    def _emit(self, chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
-        for time_s, acc, gyr in chunks:
+    def _emit(self, chunks: list[Chunk]) -> None:
+        for chunk in chunks:
+            time_s = chunk.time_s
             if self._last_time_s is not None:
                 time_s = np.maximum.accumulate(np.maximum(time_s, self._last_time_s))  # never backwards
+                chunk = Chunk(chunk.sensor, time_s, chunk.acc_mps2, chunk.gyr_radps)
                 if self._gap_open:
                     self.writer.add_gap(self.sensor, self._last_time_s, float(time_s[0]))
                     if self.live:
                         self.live.gap(self.sensor, self._last_time_s, float(time_s[0]))
             self._gap_open = False
-            chunk = Chunk(self.sensor, time_s, acc, gyr)
             self.writer.append(chunk)
             if self.live:
                 self.live.samples(chunk)

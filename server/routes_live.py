@@ -18,7 +18,13 @@ from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
-from hinge.firmware_bridge.live_protocol import MAX_MESSAGE_BYTES, LiveProtocolError, decode_message
+from hinge.firmware_bridge.live_protocol import (
+    INGEST_PATH,
+    MAX_MESSAGE_BYTES,
+    PROTOCOL,
+    LiveProtocolError,
+    decode_message,
+)
 
 from .live import (
     IDLE_EXPIRY_S,
@@ -88,7 +94,7 @@ async def _close(socket: WebSocket, code: int, reason: str) -> None:
         await socket.close(code=code, reason=reason.encode("utf-8")[:_CLOSE_REASON_CHARS].decode("utf-8", "ignore"))
 
 
-@router.websocket("/api/live/ingest")
+@router.websocket(INGEST_PATH)
 async def ingest(socket: WebSocket) -> None:
     """``hinge-live/1`` (docs/live-protocol.md): ``hello``, then ``samples``, ``gap``, ``status``, ``end``."""
     await socket.accept()
@@ -275,4 +281,4 @@ def phone_page(
     return templates.TemplateResponse(
         request, "phone.html",
         {"session_id": session, "placement": placement, "open_sessions": open_sessions,
-         "new_session_id": secrets.token_hex(4)})
+         "new_session_id": secrets.token_hex(4), "protocol": PROTOCOL, "ingest_path": INGEST_PATH})

@@ -14,6 +14,8 @@
   const DEG_TO_RAD = Math.PI / 180;
 
   const element = (id) => document.getElementById(id);
+  const page = document.getElementById("phone");
+  const {protocol: PROTOCOL, ingestPath: INGEST_PATH} = page.dataset;  // from firmware_bridge/live_protocol.py
   const sourceId = `phone-${Math.random().toString(36).slice(2, 10)}`;
   const token = new URLSearchParams(window.location.search).get("token");
   let sensor = null, sessionId = null, socket = null, stopped = true, ended = false;
@@ -61,11 +63,11 @@
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const query = token ? `?token=${encodeURIComponent(token)}` : "";
-    socket = new WebSocket(`${scheme}://${window.location.host}/api/live/ingest${query}`);
+    socket = new WebSocket(`${scheme}://${window.location.host}${INGEST_PATH}${query}`);
     socket.addEventListener("open", () => {
       show("connected", "connected");
       socket.send(JSON.stringify({
-        type: "hello", protocol: "hinge-live/1", session_id: sessionId, source_id: sourceId,
+        type: "hello", protocol: PROTOCOL, session_id: sessionId, source_id: sourceId,
         metadata: {source: "hinge /phone page", [`${sensor}_device`]: `phone: ${navigator.userAgent.slice(0, 120)}`},
       }));
       if (clockOffsetS === null) {
