@@ -9,7 +9,8 @@ beside the offline one:
 * rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final (the next
   rep is found, which makes an incomplete lockout known as soon as the next descent is certain, or
   ``final_after_s`` after its end) and never revised; while the calibration is uncertain (the report would warn,
-  ``UNCERTAIN_CALIBRATION``) reps wait for it to be confirmed;
+  ``UNCERTAIN_CALIBRATION``) reps wait for it to be confirmed; and a rep must have been found alike by the
+  previous analysis (``unchanged_s``; the height channel's filters settle);
 * angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
   :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
 
@@ -64,13 +65,16 @@ class LiveAnalyzer:
     options : the analysis options, as offline.
     reanalyze_every_s : stream time between two runs of the analysis; :meth:`update` runs it when due.
     max_window_s : the analysis window's longest span; older samples are dropped (reps found before stay).
+    unchanged_s : a rep is final only once the previous analysis found it too, its bottom and end within this.
     """
 
     def __init__(self, *, options: AnalysisOptions | None = None, reanalyze_every_s: float = REANALYZE_EVERY_S,
-                 max_window_s: float = MAX_WINDOW_S) -> None:
+                 max_window_s: float = MAX_WINDOW_S, unchanged_s: float = 0.25) -> None:
         self.options = options or AnalysisOptions()
         self.reanalyze_every_s = reanalyze_every_s
         self.max_window_s = max_window_s
+        self.unchanged_s = unchanged_s
+        self._seen: list[tuple[float, float]] = []   # (bottom_s, end_s) of the previous analysis's reps
         self.reps: list[Rep] = []
         self.result: AnalysisResult | None = None    # the latest analysis of the window
         self._chunks: dict[str, list[Chunk]] = {}
@@ -104,8 +108,11 @@ class LiveAnalyzer:
             return []
         self._follow(result)
         shift_s = recording.start_time_s - self._origin_s  # type: ignore[operator]  # set with the first chunk
+        seen = [(r.bottom_s + shift_s, r.end_s + shift_s) for r in result.reps]
+        previous, self._seen = self._seen, seen
         last = self.reps[-1] if self.reps else None
-        fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s]
+        fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s
+                 and _overlap_s(r.start_s + shift_s, r.end_s + shift_s, last) < 0.5 * (r.end_s - r.start_s)]
         segmenter, series = self.options.segmenter, result.series
         if not final and result.calibration.confidence < UNCERTAIN_CALIBRATION:
             return []  # angles may be 10° off: the reps wait until the upright is confirmed (or the set ends)
@@ -115,7 +122,10 @@ class LiveAnalyzer:
         final_ids = {id(r) for r in result.reps[:count]}
         done = []
         for rep in fresh:
-            if id(rep) not in final_ids:
+            bottom_s, end_s = rep.bottom_s + shift_s, rep.end_s + shift_s
+            unchanged = any(abs(bottom_s - b) <= self.unchanged_s and abs(end_s - e) <= self.unchanged_s
+                            for b, e in previous)
+            if id(rep) not in final_ids or not (final or unchanged):
                 break
             done.append(replace(rep, index=len(self.reps) + 1, start_s=rep.start_s + shift_s,
                                 bottom_s=rep.bottom_s + shift_s, end_s=rep.end_s + shift_s))
@@ -135,7 +145,7 @@ class LiveAnalyzer:
         if not self._chunks:
             return None
         end_s = max(c[-1].time_s[-1] for c in self._chunks.values())
-        for name, chunks in self._chunks.items():
+        for chunks in self._chunks.values():
             while len(chunks) > 1 and chunks[1].time_s[0] < end_s - self.max_window_s:
                 chunks.pop(0)
         streams = {n: SensorStream(*(np.concatenate([getattr(c, k) for c in chunks])
@@ -170,6 +180,10 @@ def replay(recording: Recording, *, options: AnalysisOptions | None = None,
     live.update(final=True)
     offline = analyze(recording, options=options)
     return replace(offline, reps=live.reps, sets=sets_of(live.reps), summary=summarize(live.reps))
+
+
+def _overlap_s(start_s: float, end_s: float, rep: Rep) -> float:
+    return max(0.0, min(end_s, rep.end_s) - max(start_s, rep.start_s))
 
 
 def _rounded(value: float | None) -> float | None:

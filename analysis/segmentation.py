@@ -45,7 +45,7 @@ class RepSegmenter:
     """Tuned parameters of rep segmentation (module docstring)."""
 
     cutoff_hz: float = 3.0
-    final_after_s: float = 2.0             # causal mode: a rep is final no sooner than this after its end
+    final_after_s: float = 3.0             # causal mode: a rep is final no sooner than this after its end
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
     max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hinge.analysis.recording_format import read_recording
+from hinge.analysis.recording_format import RecordingWriter, read_recording
 from hinge.analysis.simulate import simulate_preset
 from hinge.firmware_bridge.devices import hinge_imu
 from hinge.firmware_bridge.emulators import (
@@ -27,7 +27,6 @@ from hinge.firmware_bridge.emulators import (
     record_emulated,
     stream_at_rate,
 )
-from hinge.analysis.recording_format import RecordingWriter
 from hinge.firmware_bridge.recorder import AlignedStream
 
 

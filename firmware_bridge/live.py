@@ -21,9 +21,8 @@ from websockets.exceptions import WebSocketException
 from hinge.analysis.recording import Chunk
 
 from .clock import host_time_s
-from .live_protocol import INGEST_PATH, PROTOCOL, samples_message
 from .errors import DeviceError
-
+from .live_protocol import INGEST_PATH, PROTOCOL, samples_message
 
 
 def ingest_url(url: str) -> tuple[str, str | None]:

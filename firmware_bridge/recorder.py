@@ -34,6 +34,7 @@ from .devices import Batch, StreamInfo, session_for_services
 from .errors import DeviceError
 from .live import LiveStreamer
 
+
 @dataclass
 class SensorStatus:
     """Live state of one sensor for the status line."""

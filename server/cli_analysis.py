@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from hinge.analysis.metrics import Thresholds
     from hinge.analysis.live import replay
+    from hinge.analysis.metrics import Thresholds
     from hinge.analysis.pipeline import AnalysisOptions, analyze
     from hinge.analysis.recording_format import read_recording
     from hinge.analysis.report import build_report

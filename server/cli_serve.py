@@ -25,9 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from hinge.firmware_bridge.live_protocol import MAX_MESSAGE_BYTES
+
     from .app import create_app
     from .auth import new_token
-    from hinge.firmware_bridge.live_protocol import MAX_MESSAGE_BYTES
     from .qr import qr_text
     from .settings import load_settings
     from .tls import is_loopback, lan_address, self_signed_certificate

@@ -47,13 +47,12 @@ from hinge.analysis.errors import HingeError, RecordingError
 from hinge.analysis.limits import MAX_LIVE_GAP_S, RATE_MIN_SAMPLES, check_rate_hz, check_span_s
 from hinge.analysis.live import LiveAnalyzer
 from hinge.analysis.metrics import Thresholds
+from hinge.analysis.pipeline import AnalysisOptions
 from hinge.analysis.recording import SENSOR_NAMES, Chunk
 from hinge.analysis.recording_format import RecordingWriter, read_recording
-from hinge.analysis.pipeline import AnalysisOptions
 from hinge.analysis.report import rep_json
 from hinge.firmware_bridge.importers import read_sensor_logger_push
 from hinge.firmware_bridge.live_protocol import (
-    MAX_MESSAGE_BYTES,
     PROTOCOL,
     LiveProtocolError,
     decode_message,

@@ -16,8 +16,6 @@ from starlette.concurrency import run_in_threadpool
 
 from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
-
-from .auth import has_token
 from hinge.firmware_bridge.live_protocol import (
     INGEST_PATH,
     MAX_MESSAGE_BYTES,
@@ -26,6 +24,7 @@ from hinge.firmware_bridge.live_protocol import (
     decode_message,
 )
 
+from .auth import has_token
 from .live import (
     IDLE_EXPIRY_S,
     LiveHub,

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from hinge.analysis.recording_format import read_recording
-from hinge.cli import main
 from hinge.analysis.recording import Chunk
-from hinge.analysis.recording_format import GAPS_FIELD_BYTES, RecordingWriter
+from hinge.analysis.recording_format import GAPS_FIELD_BYTES, RecordingWriter, read_recording
+from hinge.cli import main
 
 
 def _rows(writer, sensor, start_s, n):

@@ -15,6 +15,7 @@ from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (brows
 
 from hinge.analysis.coaching import cue_for
 from hinge.analysis.recording_format import read_recording
+from hinge.analysis.segmentation import RepSegmenter
 from hinge.analysis.simulate import simulate_preset
 
 pytestmark = [
@@ -25,7 +26,7 @@ pytestmark = [
 DEG_PER_RAD = 180.0 / np.pi
 EVENT_RATE_HZ = 60.0  # Chrome fires devicemotion at about 60 Hz
 REPS_PLAYED = 5  # of the "rounding" preset, seed 4: the fifth rounds the back (29°), the others do not
-SETTLE_AFTER_S = 3.0  # standing after the last rep, so its lockout is confirmed
+SETTLE_AFTER_S = RepSegmenter().final_after_s + 2.0  # standing after the last rep, so it is final live
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 WAIT_MS = 120_000  # deadline of every wait on the pages (never reached on an idle machine)
 

@@ -21,10 +21,9 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from hinge.analysis.recording_format import read_recording
-from hinge.analysis.simulate import simulate_preset
 from hinge.analysis.recording import Chunk
-from hinge.analysis.recording_format import RecordingWriter
+from hinge.analysis.recording_format import RecordingWriter, read_recording
+from hinge.analysis.simulate import simulate_preset
 
 INGEST = "/api/live/ingest"
 MEMORY_LIMIT_BYTES = 3 << 30  # the child gets 3 GB of address space: a blow-up shows as MemoryError, not OOM
