@@ -21,6 +21,7 @@ the live analysis in ``REPLAY_CHUNK_S`` chunks (``hinge analyze FILE --live``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -63,14 +64,17 @@ class LiveAnalyzer:
     Parameters
     ----------
     options : the analysis options, as offline.
+    metadata : the recording's metadata (an importer's ``<sensor>_axes`` frame is used as offline).
     reanalyze_every_s : stream time between two runs of the analysis; :meth:`update` runs it when due.
     max_window_s : the analysis window's longest span; older samples are dropped (reps found before stay).
     unchanged_s : a rep is final only once the previous analysis found it too, its bottom and end within this.
     """
 
-    def __init__(self, *, options: AnalysisOptions | None = None, reanalyze_every_s: float = REANALYZE_EVERY_S,
+    def __init__(self, *, options: AnalysisOptions | None = None, metadata: Mapping[str, str] | None = None,
+                 reanalyze_every_s: float = REANALYZE_EVERY_S,
                  max_window_s: float = MAX_WINDOW_S, unchanged_s: float = 0.25) -> None:
         self.options = options or AnalysisOptions()
+        self.metadata = dict(metadata or {"source": "hinge live"})
         self.reanalyze_every_s = reanalyze_every_s
         self.max_window_s = max_window_s
         self.unchanged_s = unchanged_s
@@ -82,6 +86,7 @@ class LiveAnalyzer:
         self._analysed_to_s = -np.inf
         self._angles: dict[str, StreamingAngles] = {}
         self._angle_deg: dict[str, float] = {}
+        self._last_s: dict[str, float] = {}   # each sensor's last sample, session seconds
         self._now_s = 0.0
 
     def push(self, chunk: Chunk) -> None:
@@ -91,6 +96,7 @@ class LiveAnalyzer:
         self._origin_s = min(np.inf if self._origin_s is None else self._origin_s, float(chunk.time_s[0]))
         self._chunks.setdefault(chunk.sensor, []).append(chunk)
         self._now_s = max(self._now_s, float(chunk.time_s[-1]) - self._origin_s)
+        self._last_s[chunk.sensor] = float(chunk.time_s[-1]) - self._origin_s
         if chunk.sensor in self._angles and self.result is not None:
             angle = self._angles[chunk.sensor].update(chunk, self.result.calibration.segments[chunk.sensor])
             self._angle_deg[chunk.sensor] = float(angle[-1])
@@ -135,8 +141,11 @@ class LiveAnalyzer:
     def state(self) -> LiveState:
         """The current angles, the count and the last rep, for the display."""
         calibrated = self.result is not None
+        # a sensor that dropped out (silent for longer than the analysis bridges) shows no angle
+        fresh = {n: a for n, a in self._angle_deg.items()
+                 if self._now_s - self._last_s[n] <= self.options.max_interpolated_gap_s}
         return LiveState(time_s=self._now_s, calibrated=calibrated, status="live" if calibrated else WAITING_STATUS,
-                         trunk_angle_deg=self._angle_deg.get("back"), pelvis_angle_deg=self._angle_deg.get("hip"),
+                         trunk_angle_deg=fresh.get("back"), pelvis_angle_deg=fresh.get("hip"),
                          rep_count=sum(not r.partial for r in self.reps),
                          last_rep=self.reps[-1] if self.reps else None)
 
@@ -152,7 +161,7 @@ class LiveAnalyzer:
                                      for k in ("time_s", "acc_mps2", "gyr_radps")))
                    for n, chunks in self._chunks.items()}
         try:
-            return Recording(streams, {"source": "hinge live"})
+            return Recording(streams, self.metadata)
         except HingeError:  # implausible timing so far (too few samples to judge a rate are let through)
             return None
 
@@ -173,7 +182,7 @@ def replay(recording: Recording, *, options: AnalysisOptions | None = None,
     """What the live view would have said: ``recording`` through the live analysis in ``chunk_s`` chunks (the
     sensors interleaved as they arrive), the set ended at the last sample. The result is the offline
     analysis of the whole recording with the reps, sets and summary replaced by the live ones."""
-    live = LiveAnalyzer(options=options)
+    live = LiveAnalyzer(options=options, metadata=recording.metadata)
     for chunk in replay_chunks(recording, chunk_s=chunk_s):
         live.push(chunk)
         live.update()

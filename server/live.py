@@ -209,14 +209,15 @@ class SetAnalysis:
         """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive);
         its reps replace :attr:`_reps`."""
         self._sensors = upto.sensors
-        analyzer = LiveAnalyzer(options=AnalysisOptions(thresholds=Thresholds(**self.thresholds)))
+        options = AnalysisOptions(thresholds=Thresholds(**self.thresholds))
         self._reps = []
         with open(self.path, "rb") as handle:
             content = handle.read(upto.file_bytes)
         try:
             recording = read_recording(content)
         except RecordingError:  # a header and no samples yet
-            return analyzer
+            return LiveAnalyzer(options=options)
+        analyzer = LiveAnalyzer(options=options, metadata=recording.metadata)
         for name, stream in recording.sensors.items():
             if name in self._sensors:
                 analyzer.push(Chunk(name, stream.time_s, stream.acc_mps2, stream.gyr_radps))

@@ -17,12 +17,15 @@ from hinge.analysis.pipeline import analyze
 from hinge.analysis.recording import Chunk, replay_chunks
 from hinge.analysis.recording_format import write_recording
 from hinge.analysis.report import REP_FIELDS, build_report
-from hinge.analysis.simulate import simulate_family
-from hinge.analysis.simulate.families import CORE_FAMILIES
+from hinge.analysis.simulate import FAMILIES, simulate_family
 
 ANGLE_FIELDS = tuple(f for f in REP_FIELDS if f.endswith("_deg"))
-LIVE_FAMILIES = sorted([f.__name__ for f in CORE_FAMILIES] + ["sitting", "no_standing", "remount",
-                                                              "sensor_missing_set"])
+KNOWN_DIFFERENCES = {  # measured, not yet solved (issue 10): see the README's live figures
+    "staggered": "the offline hinge axis uses the whole set: rep 1's hip hike differs by 3.03°",
+    "units_in_the_wild": "a left-handed export: live reports the first reps before the handedness check is sure",
+}
+LIVE_FAMILIES = [pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_DIFFERENCES[f], strict=True))
+                 if f in KNOWN_DIFFERENCES else f for f in sorted(FAMILIES)]
 
 
 def agree(live: list[Rep], offline: list[Rep]) -> list[str]:
@@ -81,6 +84,20 @@ def test_state_before_and_after_calibration_and_the_display_angle():
     assert state.calibrated and state.rep_count >= len(analyze(sim.recording).reps) - 1  # the last may be pending
     assert abs(state.trunk_angle_deg) < 5.0  # standing at the end
     assert json.loads(json.dumps(state.as_json()))["last_rep"]["index"] == state.rep_count
+
+
+def test_a_sensor_that_drops_out_mid_set_shows_no_angle_and_the_reps_go_on():
+    sim = simulate_family("sensor_missing_set", seed=1)
+    live = LiveAnalyzer()
+    shown = []
+    for chunk in replay_chunks(sim.recording, chunk_s=REPLAY_CHUNK_S):
+        live.push(chunk)
+        live.update()
+        state = live.state()
+        shown.append((state.trunk_angle_deg is None, state.pelvis_angle_deg is None, state.rep_count))
+    assert (True, False) in {s[:2] for s in shown[len(shown) // 10:]}, "the back's angle leaves the screen"
+    dropped_at = next(k for k, s in enumerate(shown) if k > len(shown) // 10 and s[:2] == (True, False))
+    assert shown[-1][2] > shown[dropped_at][2], "reps are still counted on the pelvis"
 
 
 def test_memory_is_bounded_by_the_window():
