@@ -109,7 +109,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s))
             if n == "back" else None)
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
-                                           height_m=_primary_height_m(series, streams, travel),
+                                           height_m=_back_height_m(series, streams, travel),
                                            stepping=(stepping := _stepping(series, travel, options.segmenter)))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
@@ -137,17 +137,14 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
                           offset, bounds, reps, sets, summarize(reps), warnings)
 
 
-def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
-                      travel: dict[str, VerticalTravel]) -> np.ndarray:
-    """Height of the segmenting sensor (back where it records, else hip) on the common grid, m."""
-    height = {n: np.interp(series.time_s, streams[n].time_s, height_m(
-        travel[n].acc_z_mps2, sampling_rate_hz=streams[n].sampling_rate_hz))
-        for n in streams}
-    if "back" not in height:
-        return height["hip"]
-    if "hip" not in height or series.trunk_deg is None:
-        return height["back"]
-    return np.where(np.isnan(series.trunk_deg), height["hip"], height["back"])
+def _back_height_m(series: AngleSeries, streams: dict[str, UniformStream],
+                   travel: dict[str, VerticalTravel]) -> np.ndarray | None:
+    """Height of the back sensor on the common grid (m), the segmentation's second channel; None without one.
+    Only a sensor above the hips drops in every bend: a hip sensor behind the joint may rise in a hinge."""
+    if "back" not in streams:
+        return None
+    back = travel["back"]
+    return np.interp(series.time_s, back.time_s, height_m(back.acc_z_mps2, sampling_rate_hz=back.sampling_rate_hz))
 
 
 def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel], segmenter: RepSegmenter) -> np.ndarray:
