@@ -139,12 +139,16 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
 
 def _back_height_m(series: AngleSeries, streams: dict[str, UniformStream],
                    travel: dict[str, VerticalTravel]) -> np.ndarray | None:
-    """Height of the back sensor on the common grid (m), the segmentation's second channel; None without one.
-    Only a sensor above the hips drops in every bend: a hip sensor behind the joint may rise in a hinge."""
+    """Height of the back sensor on the common grid (m; NaN where it did not record), the segmentation's second
+    channel; None without one. Only a sensor above the hips drops in every bend: a hip sensor behind the joint
+    may rise in a hinge."""
     if "back" not in streams:
         return None
     back = travel["back"]
-    return np.interp(series.time_s, back.time_s, height_m(back.acc_z_mps2, sampling_rate_hz=back.sampling_rate_hz))
+    height = np.interp(series.time_s, back.time_s, height_m(back.acc_z_mps2, sampling_rate_hz=back.sampling_rate_hz))
+    if series.trunk_deg is not None:
+        height[np.isnan(series.trunk_deg)] = np.nan  # the back sensor was not recording
+    return height
 
 
 def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel], segmenter: RepSegmenter) -> np.ndarray:
