@@ -117,6 +117,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
     reps = settle_movements(reps)
+    if _uncertain(calibration):  # flags judge angles against standing: not against an unconfirmed upright
+        reps = [replace(r, flags=()) for r in reps]
     sets = []
     for index in sorted(set(set_of_rep)):
         members = [r for r in reps if r.set_index == index]
@@ -135,6 +137,11 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             "back sensor's (their motion is out of step); it was realigned, but check the devices' time stamps", "hip"))
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
                           offset, bounds, reps, sets, summarize(reps), warnings)
+
+
+def _uncertain(calibration: Calibration) -> bool:
+    """An estimated upright below ``UNCERTAIN_CALIBRATION`` confidence."""
+    return calibration.method == "estimated" and calibration.confidence < UNCERTAIN_CALIBRATION
 
 
 def _back_height_m(series: AngleSeries, streams: dict[str, UniformStream],
@@ -224,11 +231,11 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
             "estimated_calibration", "no quiet standing before the first rep: the standing posture was taken from "
             f"{ESTIMATE_BASIS[calibration.basis]} (confidence {calibration.confidence:.2f}); stand still for 2 s "
             "before a set for the most accurate angles"))
-        if calibration.confidence < UNCERTAIN_CALIBRATION:
+        if _uncertain(calibration):
             warnings.append(QualityWarning(
                 "uncertain_calibration", "the standing posture could not be confirmed (the start of the recording and "
-                "the tops of the reps disagree, or the tops drift): angles may be off by 10° or more; rep counts and "
-                "times are not affected"))
+                "the tops of the reps disagree, or the tops drift): angles may be off by 10° or more, so no rep is "
+                "flagged; rep counts and times are not affected"))
     for name, seg in calibration.segments.items():
         for anchor in seg.anchors:
             if anchor.kind == "remount":
