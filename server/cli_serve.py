@@ -65,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"hinge: phone as a sensor: {phone_url} (scan; accept the self-signed certificate once)\n"
                       f"{qr_text(phone_url)}", flush=True)
 
-    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level="info", **tls))
+    log_level = getattr(args, "log_level", None) or "info"  # uvicorn logs requests at info
+    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level=log_level, **tls))
     server.run()
     return 0 if server.started else 2
