@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, find_peaks, sosfiltfilt
+
+from .filters import butter, find_peaks, sosfiltfilt  # SciPy's, without its import time
 
 
 @dataclass(frozen=True)

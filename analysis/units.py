@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import RecordingError
+from .filters import butter, sosfiltfilt  # SciPy's, without its import time
 from .recording import Recording
 
 ACC_UNITS = {"m/s2": 1.0, "g": 9.80665}
@@ -80,8 +81,6 @@ def rotation_consistency(acc_mps2: np.ndarray, gyr_radps: np.ndarray, *, samplin
     should turn (``dv/dt = -ω × v``), over moving samples. Near +1 for a consistent right-handed sensor, near -1
     when one axis was flipped on export (a left-handed frame); near 0 when there is too little motion to tell.
     Shapes (n, 3) on a uniform grid."""
-    from scipy.signal import butter, sosfiltfilt
-
     step = max(1, int(sampling_rate_hz // CONSISTENCY_RATE_HZ))  # 2 Hz of motion needs no more than ~25 Hz
     acc_mps2, gyr_radps, sampling_rate_hz = acc_mps2[::step], gyr_radps[::step], sampling_rate_hz / step
     if acc_mps2.shape[0] < 50:
