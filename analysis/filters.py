@@ -154,7 +154,9 @@ def median_filter(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndar
     if size % 2 == 0:
         raise ValueError("only an odd size")
     windows = np.lib.stride_tricks.sliding_window_view(_pad_nearest(np.asarray(x), size), size)
-    return np.partition(windows, size // 2, axis=1)[:, size // 2]
+    chunk = max(1, (1 << 21) // size)  # partition copies its input: a bounded number of windows at a time
+    return np.concatenate([np.partition(windows[i:i + chunk], size // 2, axis=1)[:, size // 2]
+                           for i in range(0, windows.shape[0], chunk)])
 
 
 def maximum_filter1d(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndarray:
