@@ -126,7 +126,7 @@ class _FastPathFailed(Exception):
 
 
 def _release_arrow_memory() -> None:
-    """Arrow's allocator keeps what it freed (the parse buffers and the columns, ~3x the file) unless told."""
+    """Arrow's allocator keeps what it freed (the parse buffers and the columns, over twice the file) unless told."""
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
