@@ -10,7 +10,6 @@ import numpy as np
 
 from .angles import AngleSeries, SegmentAngles, common_series, segment_angles
 from .calibration import Calibration, Calibrator
-from .errors import RecordingError
 from .hip_travel import vertical_acceleration_mps2
 from .metrics import MovementClassifier, Rep, Thresholds, VerticalTravel, quiet_window_s, rep_metrics
 from .orientation import Orientation, OrientationMethod, vqf_offline
@@ -20,9 +19,8 @@ from .recording_format import read_recording
 from .resample import UniformStream, regularize
 from .segmentation import RepBounds, RepSegmenter
 from .sets import Summary, group_sets, summarize
-from .units import UnitDecision, decide_units, rotation_consistency, to_canonical
+from .units import UnitDecision, apply_axes, axes_warnings, decide_axes, decide_units, to_canonical
 
-MIRROR_EVIDENCE = 0.3
 POSTURE_HOLD_S = 2.0
 
 
@@ -82,7 +80,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     canonical = to_canonical(recording, units)
     origin = canonical.start_time_s
     streams = {n: regularize(n, s) for n, s in canonical.sensors.items()}
-    streams, mirrored = _consistent_axes(streams, options.axes)
+    units = replace(units, axes=decide_axes(streams, canonical.metadata, option=options.axes))
+    streams = apply_axes(streams, units.axes)
     orientations = {n: _orientation_by_runs(s, options.orientation, max_gap_s=options.max_interpolated_gap_s)
                     for n, s in streams.items()}
     calibration = options.calibrator.calibrate(streams, orientations)
@@ -107,10 +106,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         sets.append(SetResult(index, members[0].start_s, members[-1].end_s, tuple(r.index for r in members),
                               summarize(members)))
     warnings = _warnings(canonical, streams, calibration, units, origin)
-    warnings[:0] = [QualityWarning(
-        "unit_conversion", f"{n}: the gyroscope turns the opposite way to the accelerometer's axes (an export with a "
-        "flipped, left-handed axis); its sign was reversed to match. Pelvic hike and rotation signs may be mirrored "
-        "(use --axes right-handed to keep the data as it is)", n) for n in mirrored]
+    warnings[:0] = axes_warnings(units.axes)
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
                           bounds, reps, sets, summarize(reps), warnings)
 
@@ -138,22 +134,6 @@ def _real(statistic, x: np.ndarray) -> float:
     """``statistic`` over the non-NaN values of ``x``; NaN when there are none."""
     values = x[~np.isnan(x)]
     return float(statistic(values)) if values.size else float("nan")
-
-
-def _consistent_axes(streams: dict[str, UniformStream], axes: str) -> tuple[dict[str, UniformStream], list[str]]:
-    """Reverse the gyro of sensors whose gyro and accelerometer disagree in handedness (auto), or of all
-    sensors (left-handed). Returns the streams and the names of those reversed."""
-    if axes not in ("auto", "right-handed", "left-handed"):
-        raise RecordingError(f"unknown axes option {axes!r}: use auto, right-handed or left-handed")
-    out, mirrored = {}, []
-    for name, s in streams.items():
-        flip = axes == "left-handed" or (
-            axes == "auto" and rotation_consistency(s.acc_mps2, s.gyr_radps, sampling_rate_hz=s.sampling_rate_hz)
-            < -MIRROR_EVIDENCE)
-        out[name] = replace(s, gyr_radps=-s.gyr_radps) if flip else s
-        if flip:
-            mirrored.append(name)
-    return out, mirrored
 
 
 def _orientation_by_runs(s: UniformStream, method: OrientationMethod, *, max_gap_s: float) -> Orientation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -75,7 +76,8 @@ def build_report(result: AnalysisResult, *, include_series: bool = False) -> dic
             "sensors": {n: {"sampling_rate_hz": st.sampling_rate_hz, "sample_count": rec.sensors[n].sample_count,
                             "duration_s": rec.sensors[n].duration_s} for n, st in result.streams.items()},
         },
-        "units": {"acc": result.units.acc_unit, "gyr": result.units.gyr_unit},
+        "units": {"acc": result.units.acc_unit, "gyr": result.units.gyr_unit,
+                  "axes": {n: asdict(d) for n, d in result.units.axes.items()}},
         "calibration": {
             "method": result.calibration.method,
             "confidence": result.calibration.confidence,

@@ -72,6 +72,7 @@ class EmulatedWearable(abc.ABC):
         self._truth_index: list[np.ndarray] = []
         self._truth_time: list[np.ndarray] = []
         self.dropped_packets = 0
+        self.notifications_sent = 0
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -147,11 +148,21 @@ class EmulatedWearable(abc.ABC):
             if self._rng.uniform() < self.loss_probability:
                 self.dropped_packets += 1
             elif self.device.connections:
-                # logged first: once called, the notification goes out even if this task is cancelled
+                # logged first: once called, the packet's notifications go out even if this task is cancelled
+                # (several are shielded: a real device never stops inside a packet)
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
-                await self.device.notify_subscribers(self._data, payload)
+                notifications = self._notifications(payload)
+                if len(notifications) == 1:
+                    await self._send(notifications)
+                else:
+                    await asyncio.shield(self._send(notifications))
             k += samples_per_packet
+
+    async def _send(self, notifications: list[bytes]) -> None:
+        for notification in notifications:
+            await self.device.notify_subscribers(self._data, notification)
+            self.notifications_sent += 1
 
     def _on_connection(self, connection: Connection) -> None:
         connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self.stop_streaming())
@@ -176,7 +187,11 @@ class EmulatedWearable(abc.ABC):
 
     @abc.abstractmethod
     def _packet(self, device_sample: np.ndarray, index: np.ndarray) -> bytes:
-        """One notification for device samples ``device_sample`` holding source samples ``index``."""
+        """One packet for device samples ``device_sample`` holding source samples ``index``."""
+
+    def _notifications(self, packet: bytes) -> list[bytes]:
+        """The notifications that carry one packet (one, unless the device splits packets for the link)."""
+        return [packet]
 
 
 def _notifying(uuid: str) -> gatt.Characteristic[bytes]:
@@ -295,7 +310,14 @@ class WitMotionEmulator(EmulatedWearable):
 
 
 class MovesenseEmulator(EmulatedWearable):
-    """A Movesense running the gatt_sensordata_app: IMU6 batches after a ``/Meas/IMU6/<rate>`` subscription."""
+    """A Movesense running the gatt_sensordata_app: IMU6 batches of ``rate / 13`` samples after a
+    ``/Meas/IMU6/<rate>`` subscription, over a link of at most :data:`~devices.movesense.MAX_ATT_MTU` (161), so
+    batches of more than 6 samples leave as DATA + DATA_PART2 (+ DATA_PART3) notifications of up to 158 bytes,
+    as the real firmware sends them."""
+
+    async def attach(self, device: Device) -> None:
+        device.gatt_server.max_mtu = movesense.MAX_ATT_MTU
+        await super().attach(device)
 
     def __init__(self, stream: SensorStream, **options) -> None:
         super().__init__(stream, **options)
@@ -317,7 +339,7 @@ class MovesenseEmulator(EmulatedWearable):
                 and subscription[1].rsplit("/", 1)[1].isdigit():
             self._reference, self.subscribed_path = subscription
             self.set_rate(float(subscription[1].rsplit("/", 1)[1]))
-            self.start_streaming(min(9, max(1, round(self.rate_hz / 13))))  # 9 × 24 + 6 bytes fits the MTU
+            self.start_streaming(max(1, round(self.rate_hz / 13)))
         elif value[:1] == bytes([movesense.CMD_UNSUBSCRIBE]):
             self.stop_streaming()
 
@@ -325,6 +347,10 @@ class MovesenseEmulator(EmulatedWearable):
         timestamp_ms = math.floor(device_sample[0] / self.rate_hz * 1000.0)
         return movesense.encode_data(self._reference, timestamp_ms, self.stream.acc_mps2[index],
                                      np.degrees(self.stream.gyr_radps[index]))
+
+    def _notifications(self, packet: bytes) -> list[bytes]:
+        mtu = min((c.att_mtu for c in self.device.connections.values()), default=movesense.MAX_ATT_MTU)
+        return movesense.split_notifications(packet, max_bytes=mtu - 3)
 
 
 EMULATORS: dict[str, type[EmulatedWearable]] = {

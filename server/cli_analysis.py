@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gyr-unit", default="auto", choices=["auto", "rad/s", "deg/s"],
                    help="gyroscope unit (default: auto)")
     p.add_argument("--axes", default="auto", choices=["auto", "right-handed", "left-handed"],
-                   help="sensor axes handedness; left-handed reverses the gyroscope (default: auto-detect)")
+                   help="sensor axes handedness; left-handed reverses the gyroscope (default auto: the frame the "
+                        "importer recorded, else the data check when it is sure, else as recorded)")
     p.add_argument("--rounding-threshold", type=float, default=20.0, metavar="DEG",
                    help="flag back rounding at or above this many degrees (default 20)")
     p.add_argument("--lean-back-threshold", type=float, default=8.0, metavar="DEG",

@@ -112,6 +112,8 @@ def upload_session(
     placement: Annotated[Literal[SENSOR_NAMES], Form(  # type: ignore[valid-type]  # a Literal built from a constant at import time
         description="where the phone was worn, for a phone app's export (hinge-recording/1 names its sensors)",
     )] = "hip",
+    platform: Annotated[Literal["ios", "android"] | None, Form(
+        description="the phone's platform, for a Sensor Logger export that does not say (no Metadata.csv)")] = None,
     name: Annotated[str | None, Form(max_length=NAME_MAX_CHARS)] = None,
     exercise: Annotated[str, Form(max_length=EXERCISE_MAX_CHARS)] = "",
     load_kg: Annotated[float | None, Form(ge=0, le=MAX_LOAD_KG)] = None,
@@ -121,7 +123,8 @@ def upload_session(
     """Import and analyse the upload; on success store it as received with its report. Nothing is stored on error."""
     chosen = _parse_thresholds(thresholds)
     session = create_session(
-        store, file.file.read(), filename=_safe_filename(file.filename), placement=placement, name=name or None,
+        store, file.file.read(), filename=_safe_filename(file.filename), placement=placement, platform=platform,
+        name=name or None,
         exercise=exercise, load_kg=load_kg, notes=notes, thresholds=chosen,
     )
     return to_session(session)

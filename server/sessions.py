@@ -28,12 +28,13 @@ def default_thresholds() -> dict[str, float]:
 
 
 def analyse(
-    content: bytes, *, filename: str, placement: str, thresholds: dict[str, float]
+    content: bytes, *, filename: str, placement: str, thresholds: dict[str, float], platform: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (hinge-report/1 without series, its plot series) for an upload's bytes.
 
     ``content`` is a ``hinge-recording/1`` CSV or a phone app's export (see ``firmware_bridge.importers``);
-    ``placement`` says where a single phone was worn. Raises :class:`analysis.errors.HingeError` (one-line
+    ``placement`` says where a single phone was worn, ``platform`` (ios/android) what the export may not say.
+    Raises :class:`analysis.errors.HingeError` (one-line
     message) for an unsupported, malformed or unanalysable upload.
     """
     from hinge.analysis.metrics import Thresholds
@@ -41,7 +42,7 @@ def analyse(
     from hinge.analysis.report import build_report
     from hinge.firmware_bridge.importers import load_recording
 
-    recording = load_recording(content, filename, sensor=placement)
+    recording = load_recording(content, filename, sensor=placement, platform=platform)
     result = analyze(recording, options=AnalysisOptions(thresholds=Thresholds(**thresholds)))
     report = build_report(result, include_series=True)  # series arrive as JSON lists (NaN → null)
     series = report.pop("series")
@@ -54,6 +55,7 @@ def create_session(
     *,
     filename: str,
     placement: str = "hip",
+    platform: str | None = None,
     name: str | None = None,
     exercise: str = "",
     load_kg: float | None = None,
@@ -62,7 +64,8 @@ def create_session(
 ) -> StoredSession:
     """Analyse ``content`` and store it; nothing is stored when the analysis raises."""
     thresholds = {**default_thresholds(), **(thresholds or {})}
-    report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds)
+    report, series = analyse(content, filename=filename, placement=placement, thresholds=thresholds,
+                             platform=platform)
     now = datetime.now(UTC)
     start_time_s = float(report["recording"]["start_time_s"])
     date = datetime.fromtimestamp(start_time_s, UTC) if start_time_s >= _UNIX_TIME_FROM_S else now
@@ -87,7 +90,8 @@ def reanalyse_session(store: SessionStore, session_id: int, thresholds: dict[str
     session = store.get(session_id)
     thresholds = {**session.thresholds, **thresholds}
     report, series = analyse(store.recording_path(session_id).read_bytes(), filename=session.filename,
-                             placement=session.placement, thresholds=thresholds)
+                             placement=session.placement, thresholds=thresholds,
+                             platform=session.report["recording"]["metadata"].get("platform"))  # as imported
     return store.replace_analysis(session_id, thresholds=thresholds, report=report, series=series)
 
 

@@ -9,10 +9,13 @@ experiment creator ``SimpleExperimentCreator.java``), documented at https://phyp
   ``meta/device.csv`` (``"property","value"``) and ``meta/time.csv`` (``"event","experiment time",
   "system time","system time text"``: one ``START``/``PAUSE`` row per event, system time in Unix seconds).
   A single set can also be exported alone as one CSV.
-- Header cells are quoted: ``"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)",
+- Header cells are quoted. Android: ``"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)",
   "Acceleration z (m/s^2)"`` (+ ``"Absolute acceleration (m/s^2)"``) and ``"Time (s)","Gyroscope x (rad/s)",
-  ...``. A set may hold several sensors, each after its own ``Time (s)`` column; shorter columns are padded
-  with ``NaN`` at the end. Numbers are written as ``9.810000000E0``.
+  ...``; iOS names the axes alone, the file saying the sensor: ``"Time (s)","X (m/s^2)","Y (m/s^2)",
+  "Z (m/s^2)"`` in ``Accelerometer.csv`` and ``"X (rad/s)"…`` in ``Gyroscope.csv``. The unit tells the
+  quantity; a set whose file name says "linear" (gravity removed) is not read. A set may hold several sensors,
+  each after its own ``Time (s)`` column; shorter columns are padded with ``NaN`` at the end. Numbers are
+  written as ``9.810000000E0``.
 - Five CSV variants: comma + decimal point, tab + decimal point, semicolon + decimal point, tab + decimal
   comma, semicolon + decimal comma.
 
@@ -39,9 +42,12 @@ from ._table import Table, decode_text, parse_table, read_rows
 
 _TIME = re.compile(r"^time \(s\)$", re.IGNORECASE)
 _QUANTITIES = {
-    "acc": re.compile(r"^acceleration ([xyz]) \(m/s(?:\^2|²)\)$", re.IGNORECASE),
-    "gyr": re.compile(r"^gyroscope ([xyz]) \(rad/s\)$", re.IGNORECASE),
+    "acc": re.compile(r"^(?:acceleration )?([xyz]) \(m/s(?:\^2|²)\)$", re.IGNORECASE),
+    "gyr": re.compile(r"^(?:gyroscope )?([xyz]) \(rad/s\)$", re.IGNORECASE),
 }
+_NEEDED = ("'Acceleration x (m/s^2)' or 'X (m/s^2)' (and y, z) and 'Gyroscope x (rad/s)' or 'X (rad/s)' (and y, z), "
+           "each after a 'Time (s)' column")
+MIN_GRAVITY_MPS2 = 3.0  # a median |acceleration| below this is acceleration without gravity
 _DELIMITERS = (",", ";", "\t")
 _NAMES = {"acc": "acceleration", "gyr": "gyroscope"}
 
@@ -67,6 +73,8 @@ def read_phyphox_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Re
         if not path.lower().endswith(".csv") or posixpath.dirname(path).endswith("meta"):
             continue
         source = posixpath.basename(path)
+        if "linear" in source.lower():
+            continue  # "Linear Accelerometer.csv": gravity removed, never the specific force
         text = decode_text(data, source=source)
         if not text.strip():
             raise RecordingError(f"{source}: empty file")
@@ -75,20 +83,25 @@ def read_phyphox_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Re
         headers.extend(header)
         if not any(pattern.match(name) for pattern in _QUANTITIES.values() for name in header):
             continue  # another sensor's set (location, light, ...): not read
-        table = parse_table(data, source=source, delimiter=delimiter, decimal_comma=delimiter != ",")
+        table = parse_table(data, source=source, delimiter=delimiter, decimal_comma=_decimal_comma(text, delimiter))
         for kind, (time_s, xyz) in _quantities(table).items():
             if kind in found:
                 raise RecordingError(f"phyphox export: {_NAMES[kind]} columns in both {found[kind][2]} and "
                                      f"{table.source}")
             found[kind] = (time_s, xyz, table.source)
+    linear = any(h.lower().startswith("linear acceleration") for h in headers) or any(
+        "linear" in posixpath.basename(p).lower() for p in files)
     if "acc" not in found:
-        hint = (" ('Linear Acceleration' has gravity removed; record 'Acceleration with g')"
-                if any(h.lower().startswith("linear acceleration") for h in headers) else "")
-        raise RecordingError(f"phyphox export: no 'Acceleration x (m/s^2)' columns{hint}")
+        hint = " ('Linear Acceleration' has gravity removed; record 'Acceleration with g')" if linear else ""
+        raise RecordingError(f"phyphox export: no 'Acceleration x (m/s^2)' or 'X (m/s^2)' columns{hint}; "
+                             f"{_found_and_needed(headers)}")
     if "gyr" not in found:
-        raise RecordingError("phyphox export: no 'Gyroscope x (rad/s)' columns; the export needs the gyroscope "
-                             "too (an experiment with both sensors)")
-    metadata = {"source": "phyphox"}
+        raise RecordingError("phyphox export: no 'Gyroscope x (rad/s)' or 'X (rad/s)' columns; the export needs the "
+                             f"gyroscope too (an experiment with both sensors); {_found_and_needed(headers)}")
+    if float(np.median(np.linalg.norm(found["acc"][1], axis=1))) < MIN_GRAVITY_MPS2:
+        raise RecordingError(f"phyphox export: {found['acc'][2]} holds acceleration without gravity (median "
+                             "magnitude near 0); record 'Acceleration with g' (Android) or 'Accelerometer' (iOS)")
+    metadata = {"source": "phyphox", f"{sensor}_axes": "right-handed"}
     to_unix = _time_mapping(meta["time.csv"]) if "time.csv" in meta else None
     if to_unix is None:
         metadata["time_base"] = "phyphox experiment time (no meta/time.csv)"
@@ -101,6 +114,20 @@ def read_phyphox_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Re
         acc_time_s, gyr_time_s = to_unix(acc_time_s), to_unix(gyr_time_s)
     stream = merge_onto_accelerometer(acc_time_s, acc_mps2, gyr_time_s, gyr_radps)
     return Recording(sensors={sensor: stream}, metadata=metadata)
+
+
+def _found_and_needed(headers: list[str]) -> str:
+    """The columns a refusal lists: what the export holds and what is needed (a custom experiment can be mapped)."""
+    shown = ", ".join(f"'{h}'" for h in dict.fromkeys(headers)) or "none"
+    return (f"found: {shown}; needed: {_NEEDED} (for a custom experiment, name its columns: hinge import FILE "
+            "--preset phyphox --columns acc=X,Y,Z,gyr=X,Y,Z)")
+
+
+def _decimal_comma(text: str, delimiter: str) -> bool:
+    """Decimal commas: only with a ';' or tab separator, and seen in the first data rows."""
+    if delimiter == ",":
+        return False
+    return any("," in line for line in text.lstrip().split("\n", 6)[1:6])
 
 
 def _delimiter(text: str) -> str:

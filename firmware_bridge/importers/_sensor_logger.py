@@ -28,15 +28,19 @@ Units and signs (UNITS.md, COORDINATES.md):
 - ``Gyroscope`` (and uncalibrated): rad/s, right-handed about the same axes, the same on both platforms.
 
 Acceleration is taken from ``TotalAcceleration``, else ``Accelerometer`` + ``Gravity`` (gravity interpolated
-onto the accelerometer's stamps), else ``AccelerometerUncalibrated``; the platform (from ``Metadata.csv``, or
-the ``platform`` argument for push messages) decides sign and unit where it matters.
+onto the accelerometer's stamps), else ``AccelerometerUncalibrated``; the gyroscope from ``Gyroscope``, else
+``GyroscopeUncalibrated`` (rad/s, the drift the app would have removed left in; the analysis estimates it). A
+file that is empty (0 bytes, as iOS writes some when the camera is on) or holds only its header counts as
+missing; when a fallback is used the recording's ``import_note`` says which file and why. The platform (from
+``Metadata.csv``, or the ``platform`` argument when the export has none, e.g. push messages) decides sign and
+unit where it matters; both platforms use right-handed axes (``<sensor>_axes: right-handed``).
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -49,26 +53,33 @@ from ._table import decode_text, parse_table, read_rows
 STANDARD_GRAVITY_MPS2 = 9.80665
 PLATFORMS = ("android", "ios")
 HEADER_START = "time,seconds_elapsed"
+METADATA_START = "version,device name"
 _VECTOR_SENSORS = ("totalacceleration", "accelerometer", "gravity", "accelerometeruncalibrated", "gyroscope",
                    "gyroscopeuncalibrated")
+_DISPLAY = {"accelerometer": "Accelerometer", "gravity": "Gravity", "gyroscope": "Gyroscope"}
 
 # name -> (time_ns (n,), xyz (n, 3)) in the app's own units and signs
 Tables = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def is_sensor_logger_csv(first_line: str) -> bool:
-    """True when a CSV header line is Sensor Logger's (``time,seconds_elapsed,...``)."""
-    return first_line.strip().lower().replace('"', "").startswith(HEADER_START)
+    """True when a CSV header line is Sensor Logger's (``time,seconds_elapsed,...``, or ``Metadata.csv``'s
+    ``version,device name,...``, which tells an export whose sensor files are all empty)."""
+    return first_line.strip().lower().replace('"', "").startswith((HEADER_START, METADATA_START))
 
 
-def read_sensor_logger_files(files: Mapping[str, bytes], *, sensor: str = "hip") -> Recording:
+def read_sensor_logger_files(files: Mapping[str, bytes], *, sensor: str = "hip",
+                             platform: str | None = None) -> Recording:
     """Import a Sensor Logger CSV export given as ``{file name: bytes}`` (zip members or a folder's files).
 
     Only the motion CSVs and ``Metadata.csv`` are read; folders inside the zip are ignored. ``sensor`` is where
-    the phone was worn (``"back"`` or ``"hip"``). Raises :class:`RecordingError` naming the missing file or the
-    bad line.
+    the phone was worn (``"back"`` or ``"hip"``); ``platform`` (``"android"`` or ``"ios"``) is needed only when
+    the export has no ``Metadata.csv`` and its acceleration's sign depends on it. Raises :class:`RecordingError`
+    naming the missing file or the bad line.
     """
     tables: Tables = {}
+    empty: set[str] = set()
+    names: dict[str, str] = {}
     metadata_row: dict[str, str] = {}
     for path, data in files.items():
         stem, ext = posixpath.splitext(posixpath.basename(path))
@@ -77,23 +88,30 @@ def read_sensor_logger_files(files: Mapping[str, bytes], *, sensor: str = "hip")
         if stem.lower() == "metadata":
             metadata_row = _read_metadata_csv(data, source=posixpath.basename(path))
         elif stem.lower() in _VECTOR_SENSORS:
-            if stem.lower() in tables:
+            if stem.lower() in tables or stem.lower() in empty:
                 raise RecordingError(f"Sensor Logger export: more than one {stem}.csv (one recording per import)")
+            names[stem.lower()] = posixpath.basename(path)
+            if len([line for line in data.lstrip()[:4096].splitlines()[:2] if line.strip()]) < 2:
+                empty.add(stem.lower())  # 0 bytes or a header alone: as if missing (a fallback may serve)
+                continue
             table = parse_table(data, source=posixpath.basename(path))
             xyz = np.column_stack([table.column(axis) for axis in "xyz"])
             tables[stem.lower()] = _finite(table.column("time"), xyz, source=table.source)
     if not tables:
-        raise RecordingError("Sensor Logger export: no TotalAcceleration.csv, Accelerometer.csv or Gyroscope.csv")
-    platform = _platform_from_metadata(metadata_row)
-    metadata = {"source": f"Sensor Logger ({platform or 'platform unknown'})"}
+        listed = ", ".join(sorted(names[n] for n in empty))
+        raise RecordingError("Sensor Logger export: no TotalAcceleration.csv, Accelerometer.csv or Gyroscope.csv"
+                             + (f" with samples ({listed} empty)" if listed else ""))
+    stated, platform = _platform(metadata_row, platform)
+    metadata = {"source": f"Sensor Logger ({platform or 'platform unknown'})", **stated}
     if metadata_row.get("device name"):
         metadata[f"{sensor}_device"] = metadata_row["device name"]
     return recording_from_tables(tables, platform=platform, sensor=sensor, metadata=metadata,
-                                 where="Sensor Logger export")
+                                 where="Sensor Logger export", empty=empty)
 
 
-def read_sensor_logger_json(records: list, *, sensor: str = "hip") -> Recording:
-    """Import Sensor Logger's JSON export (an array of ``{"sensor": .., "time": .., "x": ..}`` records)."""
+def read_sensor_logger_json(records: list, *, sensor: str = "hip", platform: str | None = None) -> Recording:
+    """Import Sensor Logger's JSON export (an array of ``{"sensor": .., "time": .., "x": ..}`` records);
+    ``platform`` as for :func:`read_sensor_logger_files`."""
     rows: dict[str, list[tuple[float, ...]]] = {}
     metadata_row: dict[str, str] = {}
     for index, record in enumerate(records):
@@ -106,9 +124,9 @@ def read_sensor_logger_json(records: list, *, sensor: str = "hip") -> Recording:
             where = f"Sensor Logger JSON record {index} ({record['sensor']})"
             rows.setdefault(name, []).append(tuple(_number(record.get(key), f"{where}: {key}")
                                                    for key in ("time", "x", "y", "z")))
-    platform = _platform_from_metadata(metadata_row)
-    return recording_from_tables(_tables_from_rows(rows), platform=platform, sensor=sensor,
-                                 metadata={"source": f"Sensor Logger JSON ({platform or 'platform unknown'})"},
+    stated, platform = _platform(metadata_row, platform)
+    metadata = {"source": f"Sensor Logger JSON ({platform or 'platform unknown'})", **stated}
+    return recording_from_tables(_tables_from_rows(rows), platform=platform, sensor=sensor, metadata=metadata,
                                  where="Sensor Logger JSON export")
 
 
@@ -153,7 +171,8 @@ def read_sensor_logger_push(messages: Iterable[Mapping | str | bytes], *, sensor
             rows.setdefault(name, []).append((_number(item.get("time"), f"{where} ({name}): time"),
                                               *(_number(values.get(k), f"{where} ({name}): values.{k}")
                                                 for k in "xyz")))
-    metadata = {"source": f"Sensor Logger push ({platform or 'platform unknown'})"}
+    stated, platform = _platform({}, platform)
+    metadata = {"source": f"Sensor Logger push ({platform or 'platform unknown'})", **stated}
     if len(session_ids) == 1 and "" not in session_ids:
         metadata["session"] = session_ids.pop()
     return recording_from_tables(_tables_from_rows(rows), platform=platform, sensor=sensor, metadata=metadata,
@@ -161,29 +180,44 @@ def read_sensor_logger_push(messages: Iterable[Mapping | str | bytes], *, sensor
 
 
 def recording_from_tables(tables: Tables, *, platform: str | None, sensor: str, metadata: Mapping[str, str],
-                          where: str) -> Recording:
+                          where: str, empty: Collection[str] = ()) -> Recording:
     """Convert per-sensor tables (Unix ns stamps, the app's units and signs) into a canonical :class:`Recording`.
 
     ``platform`` is ``"android"`` (also: iOS standardised), ``"ios"`` or None (unknown; an error when the sign
-    of the acceleration depends on it).
+    of the acceleration depends on it). ``empty`` names the sensors (lower case, as in :data:`_VECTOR_SENSORS`)
+    whose files were present but held no samples: the ``import_note`` of a fallback says empty, not missing.
     """
     if sensor not in SENSOR_NAMES:
         raise RecordingError(f"unknown sensor placement {sensor!r}; expected back or hip")
     if platform is not None and platform not in PLATFORMS:
         raise RecordingError(f"unknown platform {platform!r}; expected android or ios")
     seconds = {name: unique_sorted(time_ns / 1e9, xyz) for name, (time_ns, xyz) in tables.items() if len(time_ns)}
-    acc_time_s, acc_mps2 = _specific_force(seconds, platform, where)
+    notes: list[str] = []
+    acc_time_s, acc_mps2 = _specific_force(seconds, platform, where, notes)
+    if notes:
+        notes[-1] += f" as {_absent(('accelerometer', 'gravity'), seconds, empty)}"
     gyro_name = "gyroscope" if "gyroscope" in seconds else "gyroscopeuncalibrated"
     if gyro_name not in seconds:
         raise RecordingError(f"{where}: no gyroscope samples (Gyroscope.csv is missing or empty; enable the "
                              "Gyroscope sensor in Sensor Logger)")
+    if gyro_name == "gyroscopeuncalibrated":
+        notes.append("gyroscope from GyroscopeUncalibrated (rad/s, drift not removed by the phone) as "
+                     + _absent(("gyroscope",), seconds, empty))
     gyr_time_s, gyr_radps = seconds[gyro_name]
     stream = merge_onto_accelerometer(acc_time_s, acc_mps2, gyr_time_s, gyr_radps)
+    metadata = {**metadata, f"{sensor}_axes": "right-handed"}
+    if notes:
+        metadata["import_note"] = "; ".join(notes)
     return Recording(sensors={sensor: stream}, metadata=metadata)
 
 
+def _absent(names: tuple[str, ...], seconds: Mapping[str, object], empty: Collection[str]) -> str:
+    """``"Accelerometer was empty, Gravity was missing"`` for the sensors of ``names`` without samples."""
+    return ", ".join(f"{_DISPLAY[n]} was {'empty' if n in empty else 'missing'}" for n in names if n not in seconds)
+
+
 def _specific_force(seconds: dict[str, tuple[np.ndarray, np.ndarray]], platform: str | None,
-                    where: str) -> tuple[np.ndarray, np.ndarray]:
+                    where: str, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if "totalacceleration" in seconds:
         return seconds["totalacceleration"]
     if "accelerometer" in seconds and "gravity" in seconds:
@@ -194,6 +228,8 @@ def _specific_force(seconds: dict[str, tuple[np.ndarray, np.ndarray]], platform:
     if "accelerometeruncalibrated" in seconds:
         sign = _sign(platform, where, "AccelerometerUncalibrated")
         time_s, raw = seconds["accelerometeruncalibrated"]
+        notes.append("acceleration from AccelerometerUncalibrated (" + (
+            "g with the iOS sign, converted to m/s² and negated" if sign < 0 else "m/s²") + ")")
         return time_s, raw * (-STANDARD_GRAVITY_MPS2 if sign < 0 else 1.0)
     if "accelerometer" in seconds:
         raise RecordingError(f"{where}: Accelerometer holds acceleration without gravity; also needed: Gravity "
@@ -205,7 +241,7 @@ def _specific_force(seconds: dict[str, tuple[np.ndarray, np.ndarray]], platform:
 def _sign(platform: str | None, where: str, what: str) -> float:
     if platform is None:
         raise RecordingError(f"{where}: {what} has opposite signs on iOS and Android and the platform is unknown "
-                             "(include Metadata.csv, or say the platform)")
+                             "(include Metadata.csv, or say the platform: --platform ios or android)")
     return -1.0 if platform == "ios" else 1.0
 
 
@@ -216,12 +252,20 @@ def _read_metadata_csv(data: bytes, *, source: str) -> dict[str, str]:
     return {key.lower(): value for key, value in zip(rows[0], rows[1])}
 
 
-def _platform_from_metadata(row: Mapping[str, str]) -> str | None:
+def _platform(row: Mapping[str, str], given: str | None) -> tuple[dict[str, str], str | None]:
+    """``({"platform": stated} or {}, the sign convention to undo)``: the metadata's platform, else ``given``;
+    the convention is ``android`` when *Standardise Units & Frames* was on. A ``given`` platform that contradicts
+    the metadata is an error. The stated platform goes into the recording's metadata so a re-import can repeat it.
+    """
+    if given is not None and given not in PLATFORMS:
+        raise RecordingError(f"unknown platform {given!r}; expected android or ios")
     platform = row.get("platform", "").strip().lower()
     if platform not in PLATFORMS:
-        return None
+        return ({"platform": given} if given else {}), given
+    if given is not None and given != platform:
+        raise RecordingError(f"the export's metadata says the platform is {platform}, but {given} was given")
     standardised = row.get("standardisation", "").strip().lower() == "true"
-    return "android" if standardised else platform
+    return {"platform": platform}, "android" if standardised else platform
 
 
 def _tables_from_rows(rows: Mapping[str, list[tuple[float, ...]]]) -> Tables:

@@ -33,6 +33,8 @@ window.hinge = (() => {
     const form = new FormData();
     form.append("file", file);
     form.append("placement", document.getElementById("upload-placement").value);
+    const platform = document.getElementById("upload-platform").value;
+    if (platform) form.append("platform", platform);
     const response = await fetch("/api/sessions", {method: "POST", body: form});
     if (response.status === 201) {
       const session = await response.json();

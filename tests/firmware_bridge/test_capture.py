@@ -138,6 +138,24 @@ def test_witmotion_and_movesense_decode_to_the_simulated_values(tmp_path, motion
     _assert_matches_truth(read_recording(tmp_path / "set.csv"), "hip", emulator, acc_tol=acc_tol, gyr_tol=gyr_tol)
 
 
+@pytest.mark.parametrize("rate_hz, parts_per_batch", [(104, 2), (208, 3)])
+def test_movesense_split_batches_at_the_real_mtu_lose_nothing(tmp_path, motion, rate_hz, parts_per_batch):
+    """The firmware's MTU (161): batches of 8 or 16 samples leave as 158-byte DATA + DATA_PART2 (+ PART3)."""
+    emulator = MovesenseEmulator(stream_at_rate(motion.sensors["back"], rate_hz, start_s=4), name="Movesense 1",
+                                 address=BACK, drift_ppm=-30, seed=6)
+
+    async def scenario(emus):
+        await _until(lambda: _delivered(emus["back"]) >= 4 * rate_hz)
+        assert all(c.att_mtu == 161 for c in emus["back"].device.connections.values())
+
+    recorder = asyncio.run(record_emulated(tmp_path / "ms.csv", {"back": emulator}, rate_hz=rate_hz,
+                                           scenario=scenario))
+    batches = _delivered(emulator) // round(rate_hz / 13)
+    assert emulator.notifications_sent == parts_per_batch * batches
+    assert recorder.links[0].status.lost_packets == 0
+    _assert_matches_truth(read_recording(tmp_path / "ms.csv"), "back", emulator, acc_tol=1e-4, gyr_tol=1e-5)
+
+
 def test_connecting_to_an_address_nobody_advertises_times_out(motion):
     async def attempt():
         radio = VirtualRadio()

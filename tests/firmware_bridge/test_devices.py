@@ -83,3 +83,33 @@ def test_movesense_round_trip_and_loss_from_time_stamps():
     with pytest.raises(ProtocolError, match="not an IMU6 DATA packet"):
         decoder.decode(struct.pack("<BBI", 1, 99, 0))
     assert movesense.parse_subscription(movesense.subscribe_command(104)) == (99, "/Meas/IMU6/104")
+
+
+@pytest.mark.parametrize("samples, parts", [(6, 1), (8, 2), (16, 3)])
+def test_movesense_batches_split_at_the_firmware_mtu_are_joined(samples, parts):
+    """At an ATT MTU of 161 the firmware sends 158-byte DATA notifications plus DATA_PART2/3 for the rest."""
+    acc, gyr = _motion(samples)
+    packet = movesense.encode_data(99, 5_000, acc, np.degrees(gyr))
+    notifications = movesense.split_notifications(packet, max_bytes=movesense.MAX_ATT_MTU - 3)
+    assert len(notifications) == parts and max(map(len, notifications)) <= 158
+    assert [n[0] for n in notifications] == [2, 3, 4][:parts] and all(n[1] == 99 for n in notifications)
+    decoder = movesense.Decoder(104.0)
+    batches = [decoder.decode(n) for n in notifications]
+    assert [b.sample_count for b in batches] == [0] * (parts - 1) + [samples]
+    assert np.allclose(batches[-1].acc_mps2, acc, atol=1e-5) and np.allclose(batches[-1].gyr_radps, gyr, atol=1e-6)
+
+
+def test_movesense_lost_first_part_drops_its_rest_and_the_next_stamp_counts_the_loss():
+    acc, gyr = _motion(8)
+    decoder = movesense.Decoder(104.0)
+    step_ms = 8 * 1000 / 104
+    first, second, third = (movesense.split_notifications(
+        movesense.encode_data(99, round(10_000 + k * step_ms), acc, np.degrees(gyr)), max_bytes=158)
+        for k in range(3))
+    assert decoder.decode(first[0]).sample_count == 0 and decoder.decode(first[1]).sample_count == 8
+    assert decoder.decode(second[1]).sample_count == 0  # DATA of the second batch lost: its part is dropped
+    decoder.decode(third[0])
+    batch = decoder.decode(third[1])
+    assert (batch.sample_count, batch.lost_packets) == (8, 1)
+    with pytest.raises(ProtocolError, match="not an IMU6 DATA packet"):
+        decoder.decode(b"\x03")

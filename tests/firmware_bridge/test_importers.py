@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import zipfile
 
 import numpy as np
@@ -393,9 +394,14 @@ MALFORMED = {
                          "Gyroscope.csv line 5, column x: 'abc' is not a number"),
     "short row": (zip_bytes(_replace_cell(SL, "Gyroscope.csv", 7, 4, "1,2")), "a.zip",
                   "Gyroscope.csv line 7: expected 5 columns (time, seconds_elapsed, z, y, x), found 6"),
-    "empty member": (zip_bytes({**SL, "Gyroscope.csv": b""}), "a.zip", "Gyroscope.csv: empty file"),
-    "header only": (zip_bytes({**SL, "Gyroscope.csv": b"time,seconds_elapsed,z,y,x\n"}), "a.zip",
-                    "Gyroscope.csv: header but no samples"),
+    "empty member, no fallback": (zip_bytes({**SL, "Gyroscope.csv": b""}), "a.zip",
+                                  "no gyroscope samples (Gyroscope.csv is missing or empty"),
+    "header only, no fallback": (zip_bytes({**SL, "Gyroscope.csv": b"time,seconds_elapsed,z,y,x\n"}), "a.zip",
+                                 "no gyroscope samples (Gyroscope.csv is missing or empty"),
+    "every sensor file empty": (zip_bytes({"Gyroscope.csv": b"", "Accelerometer.csv": b"\n",
+                                           "Metadata.csv": sensor_logger_metadata("iOS", False)}), "a.zip",
+                                "no TotalAcceleration.csv, Accelerometer.csv or Gyroscope.csv with samples "
+                                "(Accelerometer.csv, Gyroscope.csv empty)"),
     "two recordings in one zip": (zip_bytes({**SL, **sensor_logger_files("android")}), "a.zip",
                                   "Sensor Logger export: more than one"),
     "empty upload": (b"", "a.zip", "a.zip: empty file"),
@@ -406,7 +412,7 @@ MALFORMED = {
                              "has opposite signs on iOS and Android and the platform is unknown"),
     "sensor logger: one file": (SL["Gyroscope.csv"], "Gyroscope.csv", "no acceleration samples"),
     "phyphox without gyroscope": (zip_bytes(_without(PX, "Gyroscope")), "p.zip",
-                                  "phyphox export: no 'Gyroscope x (rad/s)' columns"),
+                                  "phyphox export: no 'Gyroscope x (rad/s)' or 'X (rad/s)' columns"),
     "phyphox linear acceleration": (b'"Time (s)","Linear Acceleration x (m/s^2)"\n1.0E0,2.0E0\n', "Raw Data.csv",
                                     "'Linear Acceleration' has gravity removed"),
     "phyphox empty gyroscope set": (zip_bytes({**PX, "Gyroscope.csv": b""}), "p.zip", "Gyroscope.csv: empty file"),
@@ -414,8 +420,11 @@ MALFORMED = {
                                     .replace(b"\n", b"\n1.0E0,x,2.0E0,3.0E0\n", 1)}), "p.zip",
                          "Gyroscope.csv line 2, column Gyroscope x (rad/s): 'x' is not a number"),
     "phyphox gyroscope csv alone": (PX["Gyroscope.csv"], "Gyroscope.csv",
-                                    "phyphox export: no 'Acceleration x (m/s^2)' columns"),
-    "unknown csv": (b"a,b,c\n1,2,3\n", "data.csv", f"data.csv: unrecognised format; supported: {SUPPORTED_FORMATS}"),
+                                    "phyphox export: no 'Acceleration x (m/s^2)' or 'X (m/s^2)' columns; found: "
+                                    "'Time (s)', 'Gyroscope x (rad/s)', 'Gyroscope y (rad/s)', 'Gyroscope z (rad/s)'; "
+                                    "needed: 'Acceleration x (m/s^2)' or 'X (m/s^2)'"),
+    "unknown csv": (b"a,b,c\n1,2,3\n", "data.csv",
+                    f"data.csv: unrecognised format (first lines: data.csv: a,b,c); supported: {SUPPORTED_FORMATS}"),
     "unknown binary": (bytes(range(256)), "blob.bin", "blob.bin: unrecognised format"),
     "unknown json": (b'{"hello": 1}', "x.json", "x.json: unrecognised JSON; supported:"),
     "broken json": (b'{"payload": [', "x.json", "x.json: not valid JSON"),
@@ -460,12 +469,14 @@ def test_cli_imports_a_folder_and_a_second_phone(tmp_path, monkeypatch, capsys):
     assert run_cli(monkeypatch, ["import", str(folder)]) == 0
     hip_only = read_recording(tmp_path / "sensor-logger.hinge.csv")
     assert hip_only.sensor_names == ("hip",)
+    assert hip_only.metadata["hip_axes"] == "right-handed"  # the frame travels with the file to the analysis
     assert "wrote" in capsys.readouterr().out
     out = tmp_path / "pair.csv"
     assert run_cli(monkeypatch, ["import", str(tmp_path / "back.zip"), "--sensor", "back", "--second", str(folder),
                                  "-o", str(out)]) == 0
     pair = read_recording(out)
     assert pair.sensor_names == ("back", "hip")
+    assert (pair.metadata["back_axes"], pair.metadata["hip_axes"]) == ("right-handed", "right-handed")
     assert_matches_truth(pair.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4,
                          gyr_tol=3e-4)
 
@@ -482,3 +493,297 @@ def test_cli_reports_errors_in_one_line(tmp_path, monkeypatch, capsys):
 def test_a_damaged_canonical_header_gets_the_readers_message():
     with pytest.raises(RecordingError, match="line 1: expected the header"):
         load_recording(b"time_s,sensor,acc_x\n1,back,0\n", "bad.csv")
+
+
+# ------------------------------------------------------------------------ real variants (issue 13), by shape
+
+
+def phyphox_ios_files(*, separator: str = ",", decimal: str = ".") -> dict[str, bytes]:
+    """phyphox on iPhone: the same simple-experiment export, but the axes alone name the columns."""
+    files = phyphox_zip_files(separator=separator, decimal=decimal)
+    for name, old, new in (("Accelerometer.csv", "Acceleration {} (m/s^2)", "{} (m/s^2)"),
+                           ("Gyroscope.csv", "Gyroscope {} (rad/s)", "{} (rad/s)")):
+        text = files[name].decode()
+        header, rest = text.split("\n", 1)
+        for axis in "xyz":
+            header = header.replace(old.format(axis), new.format(axis.upper()))
+        files[name] = (header + "\n" + rest).encode()
+    return files
+
+
+@pytest.mark.parametrize(("separator", "decimal"), PHYPHOX_VARIANTS)
+def test_phyphox_ios_headers_in_every_variant_match_truth(separator, decimal):
+    files = phyphox_ios_files(separator=separator, decimal=decimal)
+    assert files["Accelerometer.csv"].startswith(separator.join(['"Time (s)"', '"X (m/s^2)"']).encode())
+    recording = load_recording(zip_bytes(files), "iphone.zip", sensor="back")
+    assert recording.metadata["back_axes"] == "right-handed"
+    assert_matches_truth(recording.sensors["back"], expected_times(ACC_TIME_S, GYR_TIME_S))
+
+
+def test_phyphox_ios_linear_accelerometer_set_is_not_read_and_a_linear_only_export_is_refused():
+    files = phyphox_ios_files()
+    linear = truth(ACC_TIME_S)["linear"]
+    linear_csv = phyphox_csv(phyphox_columns(ACC_TIME_S, linear, "acc", T0_S + 0.02), separator=",", decimal=".")
+    with_linear = {**files, "Linear Accelerometer.csv": linear_csv.replace(b"Acceleration ", b"")}
+    recording = load_recording(zip_bytes(with_linear), "p.zip")
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+    only_linear = {**files, "Accelerometer.csv": linear_csv.replace(b"Acceleration ", b"")}
+    with pytest.raises(RecordingError, match="Accelerometer.csv holds acceleration without gravity"):
+        load_recording(zip_bytes(only_linear), "p.zip")
+
+
+def test_custom_phyphox_experiment_is_refused_with_its_columns_then_imported_by_naming_them(tmp_path, capsys):
+    acc, gyr = truth(ACC_TIME_S)["acc"], truth(ACC_TIME_S)["gyr"]
+    columns = {"Time (s)": ACC_TIME_S - T0_S, **{f"a{k} (m/s^2)": acc[:, i] for i, k in enumerate("xyz")},
+               **{f"w{k} (rad/s)": gyr[:, i] for i, k in enumerate("xyz")}}
+    data = phyphox_csv(columns, separator=";", decimal=",")
+    with pytest.raises(RecordingError) as caught:
+        load_recording(data, "My experiment.csv")
+    message = str(caught.value)
+    assert "found: 'Time (s)', 'ax (m/s^2)', 'ay (m/s^2)', 'az (m/s^2)', 'wx (rad/s)'" in message
+    assert "needed: 'Acceleration x (m/s^2)' or 'X (m/s^2)'" in message and "--preset phyphox --columns" in message
+    path = tmp_path / "My experiment.csv"
+    path.write_bytes(data)
+    from hinge import cli
+    assert cli.main(["import", str(path), "--preset", "phyphox", "--columns",
+                     "acc=ax (m/s^2),ay (m/s^2),az (m/s^2),gyr=wx (rad/s),wy (rad/s),wz (rad/s)"]) == 0
+    stream = read_recording(tmp_path / "My experiment.hinge.csv").sensors["hip"]
+    np.testing.assert_allclose(stream.time_s, ACC_TIME_S - T0_S, atol=1e-6)
+    np.testing.assert_allclose(stream.acc_mps2, truth(stream.time_s + T0_S)["acc"], atol=1e-4)
+    np.testing.assert_allclose(stream.gyr_radps, truth(stream.time_s + T0_S)["gyr"], atol=1e-4)
+
+
+def sensor_logger_camera_on(platform: str, *, standardisation: bool = False, empty: bytes = b"") -> dict[str, bytes]:
+    """An export made with the camera on: Gyroscope.csv and Accelerometer.csv present but empty, the
+    uncalibrated files complete, in the units and signs of ``platform``."""
+    acc, gyr = truth(ACC_TIME_S)["acc"], truth(GYR_TIME_S)["gyr"]
+    ios_raw = platform == "iOS" and not standardisation
+    bias_radps = np.array([0.01, -0.02, 0.005])  # uncalibrated: the drift the phone would have removed
+    return {"Gyroscope.csv": empty, "Accelerometer.csv": empty,
+            "GyroscopeUncalibrated.csv": sensor_logger_csv(GYR_TIME_S, gyr + bias_radps),
+            "AccelerometerUncalibrated.csv": sensor_logger_csv(ACC_TIME_S, -acc / G if ios_raw else acc),
+            "Metadata.csv": sensor_logger_metadata(platform, standardisation)}
+
+
+@pytest.mark.parametrize("platform, standardisation, empty", [
+    ("iOS", False, b""), ("iOS", True, b""), ("android", False, b""), ("iOS", False, b"time,seconds_elapsed,z,y,x\n")])
+def test_sensor_logger_empty_calibrated_files_fall_back_to_uncalibrated(platform, standardisation, empty):
+    files = sensor_logger_camera_on(platform, standardisation=standardisation, empty=empty)
+    recording = load_recording(zip_bytes(files), "camera.zip")
+    stream = recording.sensors["hip"]
+    np.testing.assert_allclose(stream.time_s, expected_times(ACC_TIME_S, GYR_TIME_S), atol=1e-6)
+    np.testing.assert_allclose(stream.acc_mps2, truth(stream.time_s)["acc"], atol=1e-4)
+    np.testing.assert_allclose(stream.gyr_radps - [0.01, -0.02, 0.005], truth(stream.time_s)["gyr"], atol=2e-4)
+    note = recording.metadata["import_note"]
+    assert "AccelerometerUncalibrated" in note and "GyroscopeUncalibrated" in note
+    assert "as Accelerometer was empty, Gravity was missing" in note and "as Gyroscope was empty" in note
+    assert ("g with the iOS sign" in note) == (platform == "iOS" and not standardisation)
+    assert recording.metadata["hip_axes"] == "right-handed"
+
+
+def test_sensor_logger_without_metadata_takes_the_platform_from_the_user(tmp_path, capsys):
+    files = {k: v for k, v in sensor_logger_files("iOS", folder="").items() if k != "Metadata.csv"}
+    with pytest.raises(RecordingError, match="platform is unknown"):
+        load_recording(zip_bytes(files), "ios.zip")
+    recording = load_recording(zip_bytes(files), "ios.zip", platform="ios")
+    assert recording.metadata["platform"] == "ios"
+    assert_matches_truth(recording.sensors["hip"], expected_times(ACC_TIME_S, GYR_TIME_S))
+    with pytest.raises(RecordingError, match="metadata says the platform is ios, but android was given"):
+        load_recording(zip_bytes(sensor_logger_files("iOS")), "ios.zip", platform="android")
+    (tmp_path / "ios.zip").write_bytes(zip_bytes(files))
+    from hinge import cli
+    assert cli.main(["import", str(tmp_path / "ios.zip")]) == 2
+    assert "say the platform" in capsys.readouterr().err
+    assert cli.main(["import", str(tmp_path / "ios.zip"), "--platform", "ios"]) == 0
+    assert_matches_truth(read_recording(tmp_path / "ios.hinge.csv").sensors["hip"],
+                         expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4, gyr_tol=3e-4)
+
+
+def test_saved_push_capture_from_an_iphone_imports_with_the_platform(tmp_path):
+    t = truth(ACC_TIME_S)
+    messages = push_messages({"accelerometer": (ACC_TIME_S, -t["linear"]), "gravity": (ACC_TIME_S, -t["gravity"]),
+                              "gyroscope": (GYR_TIME_S, truth(GYR_TIME_S)["gyr"])})
+    (tmp_path / "push.json").write_text(json.dumps(messages))
+    from hinge import cli
+    assert cli.main(["import", str(tmp_path / "push.json"), "--platform", "ios", "--sensor", "back"]) == 0
+    assert_matches_truth(read_recording(tmp_path / "push.hinge.csv").sensors["back"],
+                         expected_times(ACC_TIME_S, GYR_TIME_S), acc_tol=2e-4, gyr_tol=3e-4)
+
+
+# ------------------------------------------------------------------------------------ column-mapping importer
+
+
+def _grid_s(rate_hz: float, *, start_s: float, end_s: float, step_s: float = 0.001) -> np.ndarray:
+    """Unix times on ``rate_hz`` rounded to ``step_s`` (apps that write whole milliseconds)."""
+    return T0_S + np.round(np.arange(start_s, end_s, 1.0 / rate_hz) / step_s) * step_s
+
+
+def _delimited(header: list[str], rows: list[list[str]], separator: str, preamble: tuple[str, ...] = ()) -> bytes:
+    return ("\n".join([*preamble, separator.join(header), *(separator.join(r) for r in rows)]) + "\n").encode()
+
+
+def _clock(time_s: float, *, date: bool) -> str:
+    text = str(np.datetime64(int(round(time_s * 1000)), "ms")).replace("T", " ")
+    return text if date else " " + text.split(" ")[1]
+
+
+def witmotion_export(variant: str) -> bytes:
+    time_s = _grid_s(100.0, start_s=0.0, end_s=DURATION_S)
+    acc, gyr = truth(time_s)["acc"] / G, np.degrees(truth(time_s)["gyr"])
+    if variant == "new":  # tab separated, a device column, full date-time
+        header = ["Time", "Device name", *(f"Acceleration {a}(g)" for a in "XYZ"),
+                  *(f"Angular velocity {a}(°/s)" for a in "XYZ"), *(f"Angle {a}(°)" for a in "XYZ")]
+        rows = [[_clock(t, date=True), "WT901BLE68(ab:cd)", *(f"{v:.6f}" for v in (*a, *w)), "0.0", "0.0", "0.0"]
+                for t, a, w in zip(time_s, acc, gyr)]
+        return _delimited(header, rows, "\t")
+    header = ["Time", "ChipTime", *(f"a{a}(g)" for a in "xyz"), *(f"w{a}(deg/s)" for a in "xyz"),
+              *(f"Angle{a}(deg)" for a in "XYZ")]
+    rows = [[_clock(t, date=False), "0", *(f"{v:.6f}" for v in (*a, *w)), "0", "0", "0"]
+            for t, a, w in zip(time_s, acc, gyr)]
+    return _delimited(header, rows, ",")
+
+
+def metamotion_files() -> dict[str, bytes]:
+    files = {}
+    for kind, unit, rate_hz, offset_s in (("Accelerometer", "g", 100.0, 0.0), ("Gyroscope", "deg/s", 100.0, 0.004)):
+        time_s = _grid_s(rate_hz, start_s=offset_s, end_s=DURATION_S)
+        values = truth(time_s)["acc"] / G if kind == "Accelerometer" else np.degrees(truth(time_s)["gyr"])
+        header = ["epoc (ms)", "timestamp (+0000)", "elapsed (s)", *(f"{a}-axis ({unit})" for a in "xyz")]
+        rows = [[str(int(round(t * 1000))), _clock(t, date=True).replace(" ", "T"), f"{t - T0_S:.3f}",
+                 *(f"{v:.6f}" for v in row)] for t, row in zip(time_s, values)]
+        files[f"MetaWear_2023-11-14T22.15.23.020_C8F3_{kind}_100.000Hz_1.7.3.csv"] = _delimited(header, rows, ",")
+    return files
+
+
+def movella_dot_export(*, wrap_at_s: float) -> bytes:
+    """Movella DOT: a preamble, then PacketCounter, SampleTimeFine (µs, 32-bit, wraps) and the values."""
+    time_s = _grid_s(60.0, start_s=0.0, end_s=DURATION_S, step_s=1e-6)
+    fine_us = (np.round((time_s - T0_S + (2**32 * 1e-6 - wrap_at_s)) * 1e6).astype(np.int64)) % 2**32
+    acc, gyr = truth(time_s)["acc"], np.degrees(truth(time_s)["gyr"])
+    preamble = ("DeviceTag: 1", "Firmware Version: 2.6.0", "App Version: 2023.0.0", "Filter Profile: General")
+    header = ["PacketCounter", "SampleTimeFine", "Quat_W", "Quat_X", "Quat_Y", "Quat_Z", *(f"Acc_{a}" for a in "XYZ"),
+              *(f"Gyr_{a}" for a in "XYZ"), ""]
+    rows = [[str(i), str(f), "1", "0", "0", "0", *(f"{v:.6f}" for v in (*a, *w)), ""]
+            for i, (f, a, w) in enumerate(zip(fine_us, acc, gyr))]
+    return _delimited(header, rows, ",", preamble)
+
+
+POLAR_EPOCH_S = 946_684_800.0  # Polar sensor time stamps count nanoseconds from 2000-01-01
+
+
+def polar_files() -> dict[str, bytes]:
+    files = {}
+    for kind, unit, rate_hz, offset_s in (("ACC", "mg", 100.0, 0.0), ("GYRO", "dps", 52.0, 0.002)):
+        time_s = _grid_s(rate_hz, start_s=offset_s, end_s=DURATION_S, step_s=1e-6)
+        if kind == "ACC":
+            values = [[str(int(round(v))) for v in row] for row in truth(time_s)["acc"] / G * 1000]
+        else:
+            values = [[f"{v:.4f}" for v in row] for row in np.degrees(truth(time_s)["gyr"])]
+        header = ["Phone timestamp", "sensor timestamp [ns]", *(f"{a} [{unit}]" for a in "XYZ")]
+        rows = [[_clock(t, date=True).replace(" ", "T"), str(int(round((t - POLAR_EPOCH_S) * 1e9))), *v]
+                for t, v in zip(time_s, values)]
+        files[f"Polar_Verity_Sense_B36D_20231114_221523_{kind}.txt"] = _delimited(header, rows, ";")
+    return files
+
+
+def _check_mapped(stream: SensorStream, *, time_offset_s: float = 0.0, acc_tol: float, gyr_tol: float) -> None:
+    want = truth(stream.time_s + time_offset_s)
+    assert stream.sample_count > 300
+    np.testing.assert_allclose(stream.acc_mps2, want["acc"], atol=acc_tol)
+    np.testing.assert_allclose(stream.gyr_radps, want["gyr"], atol=gyr_tol)
+
+
+@pytest.mark.parametrize("variant", ["new", "old"])
+def test_witmotion_pc_software_export_with_the_preset(variant):
+    from hinge.firmware_bridge.importers import column_maps
+    recording = load_recording(witmotion_export(variant), "20231114221523.txt", columns=column_maps(preset="witmotion"))
+    day_s = 0.0 if variant == "new" else T0_S - (T0_S % 86400)  # a time of day alone has no date
+    stream = recording.sensors["hip"]
+    np.testing.assert_allclose(stream.time_s + day_s, _grid_s(100.0, start_s=0.0, end_s=DURATION_S), atol=1e-6)
+    _check_mapped(stream, time_offset_s=day_s, acc_tol=1e-4, gyr_tol=1e-6)
+    assert "clock times were read as UTC" in recording.metadata["import_note"]
+
+
+def test_metamotion_accelerometer_and_gyroscope_files_in_a_zip():
+    from hinge.firmware_bridge.importers import column_maps
+    recording = load_recording(zip_bytes(metamotion_files()), "metabase.zip", columns=column_maps(preset="metamotion"),
+                               sensor="back")
+    _check_mapped(recording.sensors["back"], acc_tol=1e-4, gyr_tol=2e-3)  # gyro interpolated onto acc stamps
+    assert "Accelerometer_100.000Hz" in recording.metadata["source"]
+    assert recording.metadata["source"].endswith("; g, deg/s, time in ms)")
+
+
+def test_movella_dot_preamble_and_a_wrapping_microsecond_counter():
+    from hinge.firmware_bridge.importers import column_maps
+    recording = load_recording(movella_dot_export(wrap_at_s=5.0), "Xsens DOT_D422CD00.csv",
+                               columns=column_maps(preset="movella-dot"))
+    stream = recording.sensors["hip"]
+    assert np.all(np.diff(stream.time_s) > 0) and stream.duration_s == pytest.approx(DURATION_S, abs=0.05)
+    offset_s = T0_S - stream.time_s[0]
+    _check_mapped(stream, time_offset_s=offset_s, acc_tol=1e-4, gyr_tol=1e-6)
+
+
+def test_polar_sensor_logger_acc_in_mg_and_gyro_files():
+    from hinge.firmware_bridge.importers import column_maps
+    recording = load_recording_files(polar_files(), columns=column_maps(preset="polar"), name="polar")
+    stream = recording.sensors["hip"]
+    _check_mapped(stream, time_offset_s=POLAR_EPOCH_S, acc_tol=G / 1000, gyr_tol=5e-3)  # whole mg; 52 Hz gyro
+
+
+def test_cli_columns_with_units_and_the_refusal_that_lists_what_was_found(tmp_path, capsys):
+    from hinge import cli
+    path = tmp_path / "imu.csv"
+    time_s = _grid_s(50.0, start_s=0.0, end_s=DURATION_S)
+    acc, gyr = truth(time_s)["acc"] / G, np.degrees(truth(time_s)["gyr"])
+    rows = [[f"{(t - T0_S) * 1000:.0f}", *(f"{v:.6f}".replace(".", ",") for v in (*a, *w))]
+            for t, a, w in zip(time_s, acc, gyr)]
+    rows[7][2] = ""  # one sample with a missing value
+    path.write_bytes(_delimited(["t_ms", "AX", "AY", "AZ", "GX", "GY", "GZ"], rows, ";"))
+    assert cli.main(["import", str(path), "--columns", "time=t,acc=AX,AY,AZ,gyr=GX,GY,GZ", "--acc-unit", "g"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the mapped columns were not found. Needed: time 't' (s), acc 'AX', 'AY', 'AZ' (g)" in err
+    assert "Found: imu.csv: t_ms, AX, AY, AZ, GX, GY, GZ" in err
+    assert cli.main(["import", str(path), "--columns", "time=t_ms,acc=AX,AY,AZ,gyr=GX,GY,GZ", "--acc-unit", "g",
+                     "--gyr-unit", "deg/s", "--time-unit", "ms"]) == 0
+    out = capsys.readouterr().out
+    assert "note: imu.csv: 1 rows with a missing or non-numeric acc value dropped" in out
+    stream = read_recording(tmp_path / "imu.hinge.csv").sensors["hip"]
+    _check_mapped(stream, time_offset_s=T0_S, acc_tol=1e-4, gyr_tol=1e-4)
+    assert cli.main(["import", str(path), "--acc-unit", "g"]) == 2
+    assert "go with --columns or --preset" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("time=t,acc=a,b", "acc needs three columns (x, y, z), got 'a', 'b'"),
+    ("time=t,acc=a,b,c,gyr=d,e,f,mag=g", "unknown key 'mag'"),
+    ("x,time=t", "'x' comes before any key"),
+    ("time=t,acc=a,b,c", "--columns needs gyr too"),
+])
+def test_column_spec_errors(spec, message):
+    from hinge.firmware_bridge.importers import column_maps
+    with pytest.raises(RecordingError, match=re.escape(message)):
+        column_maps(columns=spec)
+
+
+def test_mapped_time_going_backwards_is_an_error():
+    from hinge.firmware_bridge.importers import column_maps
+    data = b"t,ax,ay,az,gx,gy,gz\n0.00,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n0.005,0,0,9.8,0,0,0\n"
+    with pytest.raises(RecordingError, match=r"^x.csv line 4: time goes backwards \('0.005' after '0.01'\)"):
+        load_recording(data, "x.csv", columns=column_maps(columns="time=t,acc=ax,ay,az,gyr=gx,gy,gz"))
+
+
+def test_clock_times_across_midnight_in_a_utf16_export_with_slashed_dates():
+    from hinge.firmware_bridge.importers import column_maps
+    rows = ["Time\tax(g)\tay(g)\taz(g)\twx(deg/s)\twy(deg/s)\twz(deg/s)"]
+    rows += [f"23:59:59.{ms:03d}\t0\t0\t1\t0\t0\t5.7" for ms in range(0, 1000, 10)]
+    rows += [f"00:00:00.{ms:03d}\t0\t0\t1\t0\t0\t5.7" for ms in range(0, 1000, 10)]
+    data = ("\r\n".join(rows) + "\r\n").encode("utf-16")  # with its byte-order mark, as Windows tools write
+    stream = load_recording(data, "wit.txt", columns=column_maps(preset="witmotion")).sensors["hip"]
+    np.testing.assert_allclose(np.diff(stream.time_s), 0.01, atol=1e-9)
+    assert stream.time_s[0] == pytest.approx(86399.0)
+    np.testing.assert_allclose(stream.acc_mps2[0], [0, 0, G])
+    dated = b"Time,ax(g),ay(g),az(g),wx(deg/s),wy(deg/s),wz(deg/s)\n" + b"".join(
+        f"2023/11/14 22:15:{s:06.3f},0,0,1,0,0,0\n".encode() for s in np.arange(0, 2, 0.01))
+    stream = load_recording(dated, "wit.csv", columns=column_maps(preset="witmotion")).sensors["hip"]
+    assert stream.time_s[0] == pytest.approx(float(np.datetime64("2023-11-14T22:15:00", "s").astype(np.int64)))

@@ -117,6 +117,29 @@ def test_a_phone_export_is_imported_and_kept_as_uploaded(client, simulated):
     assert refused.status_code == 422 and refused.json()["detail"].startswith("body.placement: Input should be")
 
 
+def test_the_upload_form_says_the_platform_an_export_cannot(client, data_dir, simulated):
+    """A saved Sensor Logger push capture from an iPhone: acceleration negated, and nothing in it says iOS."""
+    from hinge.analysis.recording_format import read_recording
+
+    stream = read_recording(simulated("back_only")).sensors["back"]
+    payload = [item for t, acc, gyr in zip(stream.time_s, stream.acc_mps2, stream.gyr_radps) for item in (
+        {"name": "accelerometer", "time": int(t * 1e9), "values": dict(zip("xyz", (-acc).tolist()))},
+        {"name": "gravity", "time": int(t * 1e9), "values": {"x": 0.0, "y": 0.0, "z": 0.0}},
+        {"name": "gyroscope", "time": int(t * 1e9), "values": dict(zip("xyz", gyr.tolist()))})]
+    content = json.dumps([{"messageId": 0, "sessionId": "s", "deviceId": "d", "payload": payload}]).encode()
+    refused = client.post("/api/sessions", files={"file": ("push.json", content)}, data={"placement": "back"})
+    assert refused.status_code == 422 and "say the platform" in refused.json()["detail"]
+    assert_nothing_stored(data_dir)
+    response = client.post("/api/sessions", files={"file": ("push.json", content)},
+                           data={"placement": "back", "platform": "ios"})
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["report"]["recording"]["metadata"]["platform"] == "ios"
+    assert session["summary"]["rep_count"] > 0
+    again = client.post(f"/api/sessions/{session['id']}/reanalyse", json={})
+    assert again.status_code == 200 and again.json()["report"] == session["report"]
+
+
 @pytest.mark.parametrize(
     ("thresholds", "message"),
     [("not json", "thresholds: Invalid JSON"),
