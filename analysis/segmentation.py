@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, find_peaks, sosfiltfilt
+
+from .filters import butter, find_peaks, sosfiltfilt  # SciPy's, without its import time
 
 
 @dataclass(frozen=True)
@@ -218,10 +219,11 @@ class RepSegmenter:
             power = sosfiltfilt(butter(2, 1.0, fs=sampling_rate_hz, output="sos"), x**2)
             return np.sqrt(np.clip(power, 0.0, None))
 
-        steps = rms(sosfiltfilt(butter(2, [self.step_band_hz[0], high], btype="bandpass", fs=sampling_rate_hz,
-                                       output="sos"), acc_z_mps2))
-        slow = rms(sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
-                               acc_z_mps2 - acc_z_mps2.mean()))
+        slow_part = sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
+                                acc_z_mps2 - acc_z_mps2.mean())
+        fast_part = acc_z_mps2 - acc_z_mps2.mean() - slow_part  # a zero-phase Butterworth high-pass
+        band = sosfiltfilt(butter(2, high, fs=sampling_rate_hz, output="sos"), fast_part)
+        steps, slow = rms(band), rms(slow_part)
         return (steps > self.step_acc_mps2) & (steps > self.step_dominance * slow)
 
     def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
@@ -275,11 +277,11 @@ class RepSegmenter:
     def plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
         """Inclusive range around ``peak`` within ``plateau_tolerance_deg`` of it and slower than
         ``plateau_speed_fraction`` of that side's peak speed (so a slow approach is not taken for a pause)."""
-        near = smooth >= smooth[peak] - self.plateau_tolerance_deg
+        level = smooth[peak] - self.plateau_tolerance_deg  # compared within this rep only: linear in its length
         down_limit = self.plateau_speed_fraction * max(float(speed[start:peak + 1].max()), 1e-6)
         up_limit = self.plateau_speed_fraction * max(float(-speed[peak:end + 1].min()), 1e-6)
-        before = ~(near[start:peak + 1] & (speed[start:peak + 1] < down_limit))
-        after = ~(near[peak:end + 1] & (-speed[peak:end + 1] < up_limit))
+        before = ~((smooth[start:peak + 1] >= level) & (speed[start:peak + 1] < down_limit))
+        after = ~((smooth[peak:end + 1] >= level) & (-speed[peak:end + 1] < up_limit))
         lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
         hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
         return min(lo, peak), max(hi, peak)
