@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from .errors import AnalysisError
+from .filters import find_peaks, maximum_filter1d, minimum_filter1d  # SciPy's, without its import time
 from .hip_travel import HEIGHT_HIGHPASS_HZ, height_m
 from .orientation import Orientation
 from .resample import UniformStream
@@ -117,7 +117,8 @@ class Calibrator:
     min_moving_samples: int = 50
     top_cutoff_hz: float = 1.5         # low-pass of the reference pitch before its tops are found
     height_highpass_hz: float = HEIGHT_HIGHPASS_HZ  # drift removal of the height (and of the pitch compared to it)
-    top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent ...
+    top_height_prominence_m: float = 0.08  # a top is a height maximum this prominent (hip sensor: the next) ...
+    hip_top_height_prominence_m: float = 0.2
     min_cycle_s: float = 0.8           # ... at least this far from the next one
     top_prominence_deg: float = 5.0    # without height evidence, a top is a pitch minimum this prominent
     start_quiet_radps: float = 0.1     # the file starts quiet while the gyro stays below this
@@ -177,9 +178,13 @@ class Calibrator:
         acc_z = np.einsum("ij,ij->i", vertical, s.acc_mps2) - self._gravity(s, self._quiet(s, o))
         height = height_m(acc_z, sampling_rate_hz=rate, highpass_hz=self.height_highpass_hz)
         distance = max(1, int(self.min_cycle_s * rate))
-        highs, _ = find_peaks(height, prominence=self.top_height_prominence_m, distance=distance)
-        lows, _ = find_peaks(-height, prominence=self.top_height_prominence_m, distance=distance)
-        if highs.size >= 2 and lows.size >= 1:  # the sensor's height marks the tops
+        # a back sensor sits above the hips: every bend lowers it. A hip sensor may rise in a hinge (behind the
+        # hip joint, the pelvis tilting forward lifts it): only a squat's deep dips mark its tops
+        prominence = self.top_height_prominence_m if ref == "back" else self.hip_top_height_prominence_m
+        highs, _ = find_peaks(height, prominence=prominence, distance=distance)
+        lows, _ = find_peaks(-height, prominence=prominence, distance=distance)
+        height_known = highs.size >= 2 and lows.size >= 1
+        if height_known:  # the sensor's height marks the tops
             # forward is where each cycle goes farthest from its top (the bottom, or the humps of a butt wink)
             excursions = [pitch[a:b] - pitch[a] for a, b in zip(highs[:-1], highs[1:])]
             if np.median([e[np.argmax(np.abs(e))] for e in excursions]) < 0:
@@ -188,7 +193,7 @@ class Calibrator:
             # the least forward one within the half-cycle around each height maximum
             half = np.diff(highs).min() // 2 if highs.size > 1 else distance
             tops = np.array([max(0, h - half) + int(np.argmin(pitch[max(0, h - half):h + half + 1])) for h in highs])
-        else:  # too little height change (a hip sensor in hinges): the flatter side of the pitch
+        else:  # too little height change (a hip sensor in hinges): one side of the pitch, unconfirmed
             tops, _ = find_peaks(-pitch, prominence=self.top_prominence_deg)
         start = self._quiet_start(s, o)
         if tops.size == 0 and start is None:
@@ -198,15 +203,15 @@ class Calibrator:
         top_pitch = float(np.median(pitch[tops])) if tops.size else np.inf
         if start is not None:
             start_pitch = float(np.median(pitch[start]))
-            if start_pitch <= top_pitch + self.start_below_top_deg:
-                agree = abs(start_pitch - top_pitch) <= self.agree_deg or tops.size == 0
+            if start_pitch <= top_pitch + self.start_below_top_deg or not height_known:
+                agree = height_known and abs(start_pitch - top_pitch) <= self.agree_deg or tops.size == 0
                 times_s = s.time_s[start]
                 return UprightEstimate({n: self._mean_up(streams[n], times_s[0], times_s[-1]) for n in streams},
                                        0.9 if agree else 0.8, "file_start")
         near = tops[np.abs(pitch[tops] - top_pitch) <= self.agree_deg]
         spread = float(np.percentile(pitch[tops], 90) - np.percentile(pitch[tops], 10))
         confidence = float(np.clip(0.9 - spread / 20.0, 0.1, 0.85))
-        if start is not None:  # a quiet start deeper than the tops: the checks disagree
+        if start is not None or not height_known:  # a quiet start deeper than the tops, or tops unconfirmed
             confidence = min(confidence, 0.4)
         times = s.time_s[near if near.size else tops]
         return UprightEstimate({n: self._up_at(streams[n], orientations[n], times) for n in streams}, confidence,
@@ -428,12 +433,8 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _moving_max(x: np.ndarray, width: int) -> np.ndarray:
-    from scipy.ndimage import maximum_filter1d
-
     return maximum_filter1d(x, size=width, mode="nearest")
 
 
 def _moving_min(x: np.ndarray, width: int) -> np.ndarray:
-    from scipy.ndimage import minimum_filter1d
-
     return minimum_filter1d(x, size=width, mode="nearest")

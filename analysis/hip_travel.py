@@ -5,8 +5,8 @@ and of position between them (the lifter stands at the same height before and af
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
+from .filters import butter, sosfiltfilt  # SciPy's, without its import time
 from .orientation import Orientation
 from .resample import UniformStream
 
@@ -54,7 +54,9 @@ def height_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, highpass_hz: fl
     after each integration (a lift's cycles, 1–10 s, pass; the drift of minutes does not)."""
     if acc_z_mps2.size <= 30:
         return np.zeros(acc_z_mps2.size)
-    sos = butter(2, highpass_hz, btype="highpass", fs=sampling_rate_hz, output="sos")
+    sos = butter(2, highpass_hz, fs=sampling_rate_hz, output="sos")
     dt = 1.0 / sampling_rate_hz
-    velocity = sosfiltfilt(sos, np.cumsum(acc_z_mps2 - acc_z_mps2.mean()) * dt)
-    return sosfiltfilt(sos, np.cumsum(velocity) * dt)
+    velocity = np.cumsum(acc_z_mps2 - acc_z_mps2.mean()) * dt
+    velocity = velocity - sosfiltfilt(sos, velocity)  # zero-phase Butterworth high-pass: 1 − |low-pass|²
+    position = np.cumsum(velocity) * dt
+    return position - sosfiltfilt(sos, position)

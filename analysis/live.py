@@ -6,11 +6,11 @@ beside the offline one:
 * calibration, angles, segmentation, metrics, flags and cues: :func:`~analysis.pipeline.analyze` on the samples
   seen so far (the calibration is re-estimated as the set goes on; re-mounts and a sensor that drops out are
   handled as offline), every ``reanalyze_every_s`` of new samples or when the caller catches up;
-* rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final (the next
-  rep is found, which makes an incomplete lockout known as soon as the next descent is certain, or
-  ``final_after_s`` after its end) and never revised; while the calibration is uncertain (the report would warn,
-  ``UNCERTAIN_CALIBRATION``) reps wait for it to be confirmed; and a rep must have been found alike by the
-  previous analysis (``unchanged_s``; the height channel's filters settle);
+* rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final and never
+  revised: ``final_after_s`` after its end, once the next rep is found (so an incomplete lockout is known as
+  soon as the next descent is certain) or the trunk stayed at its top; the previous analysis must have found it
+  alike (``unchanged_s``: the height channel's filters settle); and while the calibration is uncertain (the
+  report would warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`) reps wait for it;
 * angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
   :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
 
@@ -29,7 +29,7 @@ import numpy as np
 from .angles import StreamingAngles
 from .errors import HingeError
 from .metrics import Rep
-from .pipeline import UNCERTAIN_CALIBRATION, AnalysisOptions, AnalysisResult, analyze, sets_of
+from .pipeline import AnalysisOptions, AnalysisResult, analyze, sets_of, uncertain_calibration
 from .recording import Chunk, Recording, SensorStream, replay_chunks
 from .report import rep_json
 from .sets import summarize
@@ -120,7 +120,7 @@ class LiveAnalyzer:
         fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s
                  and _overlap_s(r.start_s + shift_s, r.end_s + shift_s, last) < 0.5 * (r.end_s - r.start_s)]
         segmenter, series = self.options.segmenter, result.series
-        if not final and result.calibration.confidence < UNCERTAIN_CALIBRATION:
+        if not final and uncertain_calibration(result.calibration):
             return []  # angles may be 10° off: the reps wait until the upright is confirmed (or the set ends)
         count = len(result.reps) if final else segmenter.final_count(
             [r.bounds for r in result.reps], segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),

@@ -109,7 +109,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s))
             if n == "back" else None)
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
-                                           height_m=_primary_height_m(series, streams, travel),
+                                           height_m=_back_height_m(series, streams, travel),
                                            stepping=(stepping := _stepping(series, travel, options.segmenter)))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
@@ -117,6 +117,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
     reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
                        hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
     reps = settle_movements(reps)
+    if uncertain_calibration(calibration):  # flags judge angles against standing: not an unconfirmed upright
+        reps = [replace(r, flags=()) for r in reps]
     sets = sets_of(reps)
     warnings = _warnings(canonical, streams, calibration, units, origin)
     warnings[:0] = axes_warnings(units.axes)
@@ -143,17 +145,23 @@ def sets_of(reps: list[Rep]) -> list[SetResult]:
     return sets
 
 
-def _primary_height_m(series: AngleSeries, streams: dict[str, UniformStream],
-                      travel: dict[str, VerticalTravel]) -> np.ndarray:
-    """Height of the segmenting sensor (back where it records, else hip) on the common grid, m."""
-    height = {n: np.interp(series.time_s, streams[n].time_s, height_m(
-        travel[n].acc_z_mps2, sampling_rate_hz=streams[n].sampling_rate_hz))
-        for n in streams}
-    if "back" not in height:
-        return height["hip"]
-    if "hip" not in height or series.trunk_deg is None:
-        return height["back"]
-    return np.where(np.isnan(series.trunk_deg), height["hip"], height["back"])
+def uncertain_calibration(calibration: Calibration) -> bool:
+    """An estimated upright below ``UNCERTAIN_CALIBRATION`` confidence."""
+    return calibration.method == "estimated" and calibration.confidence < UNCERTAIN_CALIBRATION
+
+
+def _back_height_m(series: AngleSeries, streams: dict[str, UniformStream],
+                   travel: dict[str, VerticalTravel]) -> np.ndarray | None:
+    """Height of the back sensor on the common grid (m; NaN where it did not record), the segmentation's second
+    channel; None without one. Only a sensor above the hips drops in every bend: a hip sensor behind the joint
+    may rise in a hinge."""
+    if "back" not in streams:
+        return None
+    back = travel["back"]
+    height = np.interp(series.time_s, back.time_s, height_m(back.acc_z_mps2, sampling_rate_hz=back.sampling_rate_hz))
+    if series.trunk_deg is not None:
+        height[np.isnan(series.trunk_deg)] = np.nan  # the back sensor was not recording
+    return height
 
 
 def _stepping(series: AngleSeries, travel: dict[str, VerticalTravel], segmenter: RepSegmenter) -> np.ndarray:
@@ -229,11 +237,11 @@ def _warnings(recording: Recording, streams: dict[str, UniformStream], calibrati
             "estimated_calibration", "no quiet standing before the first rep: the standing posture was taken from "
             f"{ESTIMATE_BASIS[calibration.basis]} (confidence {calibration.confidence:.2f}); stand still for 2 s "
             "before a set for the most accurate angles"))
-        if calibration.confidence < UNCERTAIN_CALIBRATION:
+        if uncertain_calibration(calibration):
             warnings.append(QualityWarning(
                 "uncertain_calibration", "the standing posture could not be confirmed (the start of the recording and "
-                "the tops of the reps disagree, or the tops drift): angles may be off by 10° or more; rep counts and "
-                "times are not affected"))
+                "the tops of the reps disagree, or the tops drift): angles may be off by 10° or more, so no rep is "
+                "flagged; rep counts and times are not affected"))
     for name, seg in calibration.segments.items():
         for anchor in seg.anchors:
             if anchor.kind == "remount":

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import butter, find_peaks, sosfiltfilt
+
+from .filters import butter, find_peaks, sosfiltfilt  # SciPy's, without its import time
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ class RepSegmenter:
         """Zero-phase low-pass of an angle series at ``cutoff_hz`` (see :func:`lowpass_deg`), (n,)."""
         return lowpass_deg(angle_deg, rate_hz=rate_hz, cutoff_hz=self.cutoff_hz)
 
-    def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float,
-                  height_m: np.ndarray | None = None,
+    def rep_peaks(self, smooth: np.ndarray, *, rate_hz: float, height_m: np.ndarray | None = None,
+                  height_valid: np.ndarray | None = None,
                   ) -> tuple[list[np.ndarray], list[tuple[int, int, int]], np.ndarray]:
         """Each rep's tilt peaks (indices into ``smooth``; several when humps merged), in time order.
 
@@ -85,15 +86,19 @@ class RepSegmenter:
         ``1 - top_zone_fraction`` of the way up to its tops) merge into it; a dip without one is still a rep
         when the tilt moves at least as much as a rep's excursion across it (its bottom is then the height's
         lowest point); a tilt peak where the sensor is at the top of its height cycle is not a rep.
-        Also returns the height-only reps as (top, dip, next top) index triples, and the height dips."""
+        ``height_valid`` (bool) marks where the height was measured (elsewhere it is bridged and judges
+        nothing). Also returns the height-only reps as (top, dip, next top) index triples, and the height dips."""
         candidates, props = find_peaks(smooth, prominence=self.min_excursion_deg)
         if candidates.size == 0:
             return [], [], np.zeros(0, dtype=int)
         deep = float(np.percentile(props["prominences"], self.deep_percentile))
         min_excursion = max(self.min_excursion_deg, self.min_prominence_fraction * deep)
         kept = candidates[props["prominences"] >= min_excursion]
-        dips, tops = self.height_dips(height_m, rate_hz=rate_hz) if height_m is not None else (np.zeros(0, int),) * 2
-        if height_m is None or dips.size == 0:
+        if height_m is None:
+            return [np.array([k]) for k in kept], [], np.zeros(0, dtype=int)
+        valid = np.ones(height_m.size, dtype=bool) if height_valid is None else height_valid
+        dips, tops = self.height_dips(height_m, rate_hz=rate_hz, valid=valid)
+        if dips.size == 0:
             return [np.array([k]) for k in kept], [], dips
         depths = np.minimum(height_m[tops[:-1]], height_m[tops[1:]]) - height_m[dips]
         deep_dip = float(np.percentile(depths, self.deep_percentile))
@@ -102,7 +107,7 @@ class RepSegmenter:
         for d, dip in enumerate(dips):
             a, b = tops[d], tops[d + 1]
             level = height_m[dip] + (1.0 - self.top_zone_fraction) * (min(height_m[a], height_m[b]) - height_m[dip])
-            in_window = (kept > a) & (kept < b)
+            in_window = (kept > a) & (kept < b) & valid[kept]
             claimed |= in_window & (height_m[kept] >= level)  # at the top of the height cycle: no rep
             depth = min(height_m[a], height_m[b]) - height_m[dip]
             same_dip = in_window & (height_m[kept] < level) & (np.abs(kept - dip) <= self.max_hump_s * rate_hz)
@@ -125,7 +130,8 @@ class RepSegmenter:
         a, b = min(i, j), max(i, j)
         return float(height_m[a:b + 1].max() - max(height_m[a], height_m[b]))
 
-    def height_dips(self, height_m: np.ndarray, *, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    def height_dips(self, height_m: np.ndarray, *, rate_hz: float,
+                    valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Deep dips of the sensor's height (indices) and the tops around them (one more than the dips: the
         highest point before, between and after them); empty when the height is not informative (its deep
         dips shallower than ``min_rep_height_dip_m``)."""
@@ -138,6 +144,10 @@ class RepSegmenter:
         if deep < self.min_rep_height_dip_m:
             return none
         dips = dips[props["prominences"] >= max(self.min_height_dip_m, self.min_prominence_fraction * deep)]
+        if valid is not None:  # a dip where the height was bridged is no evidence
+            dips = dips[valid[dips]]
+        if dips.size == 0:
+            return none
         edges = np.concatenate([[0], dips, [height_m.size - 1]])
         tops = np.array([a + int(np.argmax(height_m[a:b + 1])) for a, b in zip(edges[:-1], edges[1:])])
         return dips, tops
@@ -149,7 +159,15 @@ class RepSegmenter:
         known."""
         smooth = self.smooth(angle_deg, rate_hz=rate_hz)
         speed = np.gradient(smooth) * rate_hz
-        groups, height_only, dips = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m)
+        valid = None
+        if height_m is not None:  # NaN where the sensor did not record: bridged, and marked
+            valid = ~np.isnan(height_m)
+            if not valid.any():
+                height_m, valid = None, None
+            elif not valid.all():
+                index = np.arange(height_m.size)
+                height_m = np.interp(index, index[valid], height_m[valid])
+        groups, height_only, dips = self.rep_peaks(smooth, rate_hz=rate_hz, height_m=height_m, height_valid=valid)
         by_dip = {dip: (top, next_top) for top, dip, next_top in height_only}
         reps = []
         for i, group in enumerate(groups):
@@ -183,7 +201,8 @@ class RepSegmenter:
             partial = (left_top == left_limit == 0 and smooth[peak] - smooth[0] < inside) or (
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
             long_enough = end - start >= self.min_rep_s * rate_hz
-            if long_enough and self._confirmed(smooth, height_m, stepping, start, peak, end):
+            measured = height_m if valid is None or valid[start:end + 1].all() else None
+            if long_enough and self._confirmed(smooth, measured, stepping, start, peak, end):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
 
@@ -214,10 +233,11 @@ class RepSegmenter:
             power = sosfiltfilt(butter(2, 1.0, fs=sampling_rate_hz, output="sos"), x**2)
             return np.sqrt(np.clip(power, 0.0, None))
 
-        steps = rms(sosfiltfilt(butter(2, [self.step_band_hz[0], high], btype="bandpass", fs=sampling_rate_hz,
-                                       output="sos"), acc_z_mps2))
-        slow = rms(sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
-                               acc_z_mps2 - acc_z_mps2.mean()))
+        slow_part = sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
+                                acc_z_mps2 - acc_z_mps2.mean())
+        fast_part = acc_z_mps2 - acc_z_mps2.mean() - slow_part  # a zero-phase Butterworth high-pass
+        band = sosfiltfilt(butter(2, high, fs=sampling_rate_hz, output="sos"), fast_part)
+        steps, slow = rms(band), rms(slow_part)
         return (steps > self.step_acc_mps2) & (steps > self.step_dominance * slow)
 
     def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
@@ -271,11 +291,11 @@ class RepSegmenter:
     def plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
         """Inclusive range around ``peak`` within ``plateau_tolerance_deg`` of it and slower than
         ``plateau_speed_fraction`` of that side's peak speed (so a slow approach is not taken for a pause)."""
-        near = smooth >= smooth[peak] - self.plateau_tolerance_deg
+        level = smooth[peak] - self.plateau_tolerance_deg  # compared within this rep only: linear in its length
         down_limit = self.plateau_speed_fraction * max(float(speed[start:peak + 1].max()), 1e-6)
         up_limit = self.plateau_speed_fraction * max(float(-speed[peak:end + 1].min()), 1e-6)
-        before = ~(near[start:peak + 1] & (speed[start:peak + 1] < down_limit))
-        after = ~(near[peak:end + 1] & (-speed[peak:end + 1] < up_limit))
+        before = ~((smooth[start:peak + 1] >= level) & (speed[start:peak + 1] < down_limit))
+        after = ~((smooth[peak:end + 1] >= level) & (-speed[peak:end + 1] < up_limit))
         lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
         hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
         return min(lo, peak), max(hi, peak)

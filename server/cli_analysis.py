@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import time
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,9 +57,12 @@ def _analyze(args: argparse.Namespace) -> int:
                               incomplete_lockout_deg=args.lockout_threshold),
         acc_unit=args.acc_unit, gyr_unit=args.gyr_unit, axes=args.axes,
     )
+    started_s = time.perf_counter()
     recording = read_recording(args.file)
     result = replay(recording, options=options) if args.live else analyze(recording, options=options)
     report = build_report(result, include_series=args.series)
+    log.info("%s: %d reps analysed%s in %.2f s", args.file, report["summary"]["rep_count"],
+             " live" if args.live else "", time.perf_counter() - started_s)
     if args.json:
         json.dump(report, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")
