@@ -634,7 +634,10 @@ class LiveHub:
         while True:
             await asyncio.sleep(interval_s)
             for session in list(self.sessions.values()):
-                await session.sync(interval_s)
+                try:
+                    await session.sync(interval_s)
+                except OSError:  # a full disk: say so, keep serving (the next second tries again)
+                    log.exception("fsync of live set %s failed", session.id)
             await self.expire()
 
     async def shutdown(self) -> None:
