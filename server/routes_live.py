@@ -41,8 +41,8 @@ pages = APIRouter(include_in_schema=False)
 # a WebSocket close reason must fit in 123 bytes
 _CLOSE_REASON_CHARS = 120
 # per ingest connection: messages per second sustained, and the burst allowed after a reconnect
-MESSAGES_PER_S = 50.0
-MESSAGE_BURST = 200.0
+MESSAGES_PER_S = 25.0
+MESSAGE_BURST = 100.0
 
 
 def get_hub(request: Request) -> LiveHub:
