@@ -480,10 +480,10 @@ class LiveSession:
         if self._viewers:
             self._publish_sources()
 
-    def idle_s(self) -> float:
-        """Seconds since the last sample or source change, 0 while a source is connected."""
+    def abandoned_for_s(self) -> float:
+        """Seconds since the last sample or source change with no source connected (-inf while one is)."""
         if any(s.connected for s in self.sources):
-            return 0.0
+            return -math.inf
         return time.monotonic() - self.last_activity_s
 
     def finish(self) -> bytes:
@@ -616,7 +616,7 @@ class LiveHub:
         interrupted), so nothing acknowledged is lost. Returns the expired ids."""
         expired = []
         for session in list(self.sessions.values()):
-            if session.idle_s() < idle_s:
+            if session.abandoned_for_s() < idle_s:
                 continue
             async with session.lock:
                 if session.closed:

@@ -298,3 +298,22 @@ def test_a_set_whose_analysis_falls_behind_drops_display_updates_never_samples(c
     assert len(states) < len(messages)  # display updates were dropped
     stored = read_recording(client.get(f"/api/sessions/{ended.json()['id']}/recording").content)
     assert sum(s.sample_count for s in stored.sensors.values()) == sum(len(m["time_s"]) for m in messages)
+
+
+def test_an_abandoned_set_expires_and_keeps_its_file_to_store_or_discard(client, clean_set, data_dir):
+    hub = client.app.state.live
+    with client.websocket_connect(INGEST) as source:
+        source.send_json(hello("abandoned"))
+        for message in list(batches(clean_set.recording, batch_s=0.5))[:10]:
+            source.send_json(message)
+        settle(source)
+        assert client.portal.call(hub.expire, 0.0) == []  # a connected source keeps it open
+    assert client.portal.call(hub.expire, 0.0) == ["abandoned"]
+    assert client.get("/api/live").json() == [] and (data_dir / "live" / "abandoned.csv").is_file()
+    assert "abandoned" in client.get("/live").text  # listed as interrupted, to store or discard
+    with client.websocket_connect(INGEST) as source, pytest.raises(WebSocketDisconnect) as closed:
+        source.send_json(hello("abandoned"))  # its sources cannot silently start a second file
+        source.receive_json()
+    assert closed.value.code == 1008 and "interrupted" in closed.value.reason
+    assert client.delete("/api/live/abandoned").status_code == 204
+    assert not (data_dir / "live" / "abandoned.csv").exists()
