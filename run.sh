@@ -3,7 +3,5 @@
 # Extra arguments go to `hinge serve`, e.g. `bash run.sh --port 8080`.
 set -euo pipefail
 cd "$(dirname "$0")"
-PYTHON="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+bash .ci/ensure-venv all
 exec .venv/bin/hinge serve "$@"

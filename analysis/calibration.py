@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AnalysisError
+from .filters import maximum_filter1d, minimum_filter1d  # SciPy's, without its import time
 from .orientation import Orientation
 from .resample import UniformStream
 
@@ -302,12 +303,8 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _moving_max(x: np.ndarray, width: int) -> np.ndarray:
-    from scipy.ndimage import maximum_filter1d
-
     return maximum_filter1d(x, size=width, mode="nearest")
 
 
 def _moving_min(x: np.ndarray, width: int) -> np.ndarray:
-    from scipy.ndimage import minimum_filter1d
-
     return minimum_filter1d(x, size=width, mode="nearest")

@@ -59,7 +59,10 @@ def read_recording(source: Source) -> Recording:
             stream.seek(data_offset)
             _locate_problem(stream, header_line_no)
             raise RecordingError(problem)
-    return _to_recording(columns, metadata)
+    recording = _to_recording(columns, metadata)
+    del columns
+    _release_arrow_memory()
+    return recording
 
 
 def format_metadata_lines(metadata: Mapping[str, str]) -> str:
@@ -120,6 +123,13 @@ def write_recording(recording: Recording, destination: str | os.PathLike | Binar
 
 class _FastPathFailed(Exception):
     pass
+
+
+def _release_arrow_memory() -> None:
+    """Arrow's allocator keeps what it freed (the parse buffers and the columns, over twice the file) unless told."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _open(source: Source) -> BinaryIO:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from .errors import RecordingError
+from .filters import median_filter  # SciPy's, without its import time
 from .limits import check_grid_samples, check_rate_hz, rate_estimate_hz
 from .recording import SensorStream
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, find_peaks, sosfiltfilt
+
+from .filters import butter, find_peaks, sosfiltfilt  # SciPy's, without its import time
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,11 @@ class RepSegmenter:
     def plateau(self, smooth, speed, peak: int, start: int, end: int) -> tuple[int, int]:
         """Inclusive range around ``peak`` within ``plateau_tolerance_deg`` of it and slower than
         ``plateau_speed_fraction`` of that side's peak speed (so a slow approach is not taken for a pause)."""
-        near = smooth >= smooth[peak] - self.plateau_tolerance_deg
+        level = smooth[peak] - self.plateau_tolerance_deg  # compared within this rep only: linear in its length
         down_limit = self.plateau_speed_fraction * max(float(speed[start:peak + 1].max()), 1e-6)
         up_limit = self.plateau_speed_fraction * max(float(-speed[peak:end + 1].min()), 1e-6)
-        before = ~(near[start:peak + 1] & (speed[start:peak + 1] < down_limit))
-        after = ~(near[peak:end + 1] & (-speed[peak:end + 1] < up_limit))
+        before = ~((smooth[start:peak + 1] >= level) & (speed[start:peak + 1] < down_limit))
+        after = ~((smooth[peak:end + 1] >= level) & (-speed[peak:end + 1] < up_limit))
         lo = start + int(np.flatnonzero(before)[-1]) + 1 if before.any() else start
         hi = peak + int(np.flatnonzero(after)[0]) - 1 if after.any() else end
         return min(lo, peak), max(hi, peak)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import time
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +52,10 @@ def _analyze(args: argparse.Namespace) -> int:
                               incomplete_lockout_deg=args.lockout_threshold),
         acc_unit=args.acc_unit, gyr_unit=args.gyr_unit, axes=args.axes,
     )
+    started_s = time.perf_counter()
     report = build_report(analyze_file(args.file, options=options), include_series=args.series)
+    log.info("%s: %d reps analysed in %.2f s", args.file, report["summary"]["rep_count"],
+             time.perf_counter() - started_s)
     if args.json:
         json.dump(report, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")

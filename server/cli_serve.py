@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="address to listen on (default 127.0.0.1; 0.0.0.0, every interface, with --https)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="where the database and recordings live (default ./data, or HINGE_DATA_DIR)")
+                        help="where the database and recordings live (default: HINGE_DATA_DIR, else data/ of the "
+                             "checkout run from, else the user's data directory)")
     parser.add_argument("--https", action="store_true",
                         help="serve over TLS with a self-signed certificate for the LAN address (phones' motion "
                              "sensors need a secure page) and print the phone's URL as a QR code")
@@ -73,7 +74,8 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"hinge: phone as a sensor: {phone_url} (scan; accept the self-signed certificate once)\n"
                       f"{qr_text(phone_url)}", flush=True)
 
-    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level="info",
+    log_level = getattr(args, "log_level", None) or "info"  # uvicorn logs requests at info
+    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level=log_level,
                                              ws_max_size=MAX_MESSAGE_BYTES + 1024, **tls))
     server.run()
     return 0 if server.started else 2

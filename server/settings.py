@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
+import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hinge.analysis.errors import HingeError
 
-DEMO_RECORDINGS_DIR = Path(__file__).resolve().parents[1] / "recordings"
+DEMO_RECORDINGS_DIR = Path(str(files("hinge.recordings")))  # the shipped demos, installed or in a checkout
+
+
+def default_data_dir() -> Path:
+    """``data/`` of the checkout when run from one (``bash run.sh``), else the user's data directory."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "data"
+    return Path(platformdirs.user_data_dir("hinge", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -21,7 +31,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HINGE_", env_parse_none_str="none")
 
-    data_dir: Path = Field(default=Path("data"), description="SQLite database and raw recordings")
+    data_dir: Path = Field(default_factory=default_data_dir, description="SQLite database and raw recordings")
     # an hour of two sensors at 200 Hz is about 100 MB
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="largest accepted request body")
     token: str | None = Field(

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 from hinge.cli import build_parser
-from hinge.server.settings import DEMO_RECORDINGS_DIR
+from hinge.server.settings import DEMO_RECORDINGS_DIR, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_serve_defaults():
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.data_dir, args.https) == (None, 8000, None, False)  # host: see --https
+
+
+def test_data_dir_is_the_checkouts_unless_hinge_data_dir_says_otherwise(monkeypatch, tmp_path):
+    """Installed (no checkout), the default is the user's data directory: see tests/test_install.py."""
+    monkeypatch.delenv("HINGE_DATA_DIR", raising=False)
+    assert Settings().data_dir == ROOT / "data"
+    assert DEMO_RECORDINGS_DIR == ROOT / "recordings"
+    monkeypatch.setenv("HINGE_DATA_DIR", str(tmp_path))
+    assert Settings().data_dir == tmp_path
 
 
 def test_serve_imports_the_demo_recordings_and_prints_its_url(live_server, tmp_path):

@@ -1,0 +1,1 @@
+"""The demo recordings (data only): installed as ``hinge.recordings`` so ``hinge serve`` finds them anywhere."""
