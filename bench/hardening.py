@@ -5,9 +5,9 @@ Run: ``.venv/bin/python bench/hardening.py load`` and ``.venv/bin/python bench/h
 - ``load``: a real ``hinge serve`` with ``--sets`` live sets (default 50), each fed by two sources (back and hip,
   one WebSocket each, 0.1 s messages with sequence numbers in real time, as the phone page sends them), of which
   ``--flooders`` (default 20) send their stream as fast as they can in 5-sample messages instead. Meanwhile a
-  prober asks for pages (``/``, ``/live``, a set's ``/api/live/{id}``) every 0.25 s. Reported: page answer time
-  (median, 99th percentile, max), messages acknowledged, and samples acknowledged but missing from the set's
-  file (must be 0). Each set is checked against its file at the end.
+  prober in its own process asks for pages (``/``, ``/live``, a set's ``/api/live/{id}``) every 0.25 s.
+  Reported: page answer time (median, 99th percentile, max), samples acknowledged, and samples acknowledged but
+  missing from the set's file (must be 0). Each set is checked against its file at the end.
 - ``kill``: ``hinge record --virtual clean`` is killed with SIGKILL at a random moment, ``--runs`` times; the loss
   is the host time of the kill minus the newest sample in the file (samples are stamped in host time).
 """
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -98,22 +99,19 @@ async def source(url: str, set_id: str, sensor: str, stream, *, flood: bool, sto
         reader.cancel()
 
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return response.read()
-
-
-async def prober(base: str, set_ids: list[str], stop_at: float, times: list[float]) -> None:
-    loop = asyncio.get_running_loop()
+def probe(base: str, set_ids: list[str], stop_at: float) -> list[float]:
+    """(own process, so the load generator's work does not count) Ask for a page every 0.25 s; answer times."""
     paths = ["", "live", *(f"api/live/{s}" for s in set_ids)]
-    k = 0
+    times, k = [], 0
     while time.time() < stop_at:
         path = paths[k % 3] if k % 3 < 2 else paths[2 + (k // 3) % len(set_ids)]
         started = time.perf_counter()
-        await loop.run_in_executor(None, fetch, base + path)
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            response.read()
         times.append(time.perf_counter() - started)
         k += 1
-        await asyncio.sleep(0.25)
+        time.sleep(0.25)
+    return times
 
 
 async def load(args: argparse.Namespace) -> None:
@@ -125,12 +123,13 @@ async def load(args: argparse.Namespace) -> None:
             set_ids = [f"load-{i:02d}" for i in range(args.sets)]
             stop_at = time.time() + args.duration
             acked: dict[tuple[str, str], int] = {}
-            page_s: list[float] = []
             flooding = set(range(args.flooders))
             tasks = [source(url, set_id, sensor, recording.sensors[sensor], flood=2 * i + j in flooding,
                             stop_at=stop_at, acked=acked)
                      for i, set_id in enumerate(set_ids) for j, sensor in enumerate(SENSORS)]
-            await asyncio.gather(*tasks, prober(base, set_ids, stop_at, page_s))
+            with ProcessPoolExecutor(1) as pool:
+                probing = asyncio.get_running_loop().run_in_executor(pool, probe, base, set_ids, stop_at)
+                *_, page_s = await asyncio.gather(*tasks, probing)
             missing = 0
             for set_id in set_ids:
                 written = read_recording(Path(tmp) / "live" / f"{set_id}.csv")

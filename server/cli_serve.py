@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
+
+LOOP_SWITCH_INTERVAL_S = 0.0005
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +53,9 @@ def serve(args: argparse.Namespace) -> int:
         tls = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)}
 
     app = create_app(settings)
+    # the live analysis runs in worker threads: hand the interpreter lock back to the event loop sooner than the
+    # default 5 ms, so ingest, acknowledgements and pages are not queued behind a busy analysis
+    sys.setswitchinterval(LOOP_SWITCH_INTERVAL_S)
 
     class AnnouncingServer(uvicorn.Server):
         """Prints the URLs (and the phone's QR code) once the demo sessions are in and the socket listens."""

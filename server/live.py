@@ -72,7 +72,7 @@ MAX_OPEN_SETS = 200
 MAX_REMEMBERED_ENDS = 1000
 VIEWER_QUEUE_MESSAGES = 256
 ANALYSIS_QUEUE_CHUNKS = 512             # chunks waiting for a set's analysis before it catches up from the file
-ANALYSIS_THREADS = 2
+ANALYSIS_THREADS = 1                    # the analysis is mostly Python: more threads only contend for the GIL
 SYNC_INTERVAL_S = 1.0
 IDLE_EXPIRY_S = 600.0
 SENSOR_LOGGER_SOURCE = "Sensor Logger push"
@@ -467,10 +467,10 @@ class LiveSession:
         if self._viewers:
             self._publish_sources()
 
-    def idle_s(self) -> float:
-        """Seconds since the last sample or source change, 0 while a source is connected."""
+    def abandoned_for_s(self) -> float:
+        """Seconds since the last sample or source change with no source connected (-inf while one is)."""
         if any(s.connected for s in self.sources):
-            return 0.0
+            return -math.inf
         return time.monotonic() - self.last_activity_s
 
     def finish(self) -> bytes:
@@ -603,7 +603,7 @@ class LiveHub:
         interrupted), so nothing acknowledged is lost. Returns the expired ids."""
         expired = []
         for session in list(self.sessions.values()):
-            if session.idle_s() < idle_s:
+            if session.abandoned_for_s() < idle_s:
                 continue
             async with session.lock:
                 if session.closed:
@@ -621,7 +621,10 @@ class LiveHub:
         while True:
             await asyncio.sleep(interval_s)
             for session in list(self.sessions.values()):
-                await session.sync(interval_s)
+                try:
+                    await session.sync(interval_s)
+                except OSError:  # a full disk: say so, keep serving (the next second tries again)
+                    log.exception("fsync of live set %s failed", session.id)
             await self.expire()
 
     async def shutdown(self) -> None:

@@ -45,8 +45,8 @@ pages = APIRouter(include_in_schema=False)
 # a WebSocket close reason must fit in 123 bytes
 _CLOSE_REASON_CHARS = 120
 # per ingest connection: messages per second sustained, and the burst allowed after a reconnect
-MESSAGES_PER_S = 50.0
-MESSAGE_BURST = 200.0
+MESSAGES_PER_S = 25.0
+MESSAGE_BURST = 100.0
 
 
 def get_hub(request: Request) -> LiveHub:
@@ -198,8 +198,9 @@ async def end_set(request: Request, store: Store, session_id: str) -> Any:
             return JSONResponse(to_session(store.get(hub.ended[session_id])), status_code=status.HTTP_200_OK)
         if session_id in hub.interrupted():
             path = hub.live_dir / f"{session_id}.csv"
+            content = await run_in_threadpool(path.read_bytes)
             stored = await run_in_threadpool(
-                create_session, store, path.read_bytes(), filename=f"live-{session_id}.csv",
+                create_session, store, content, filename=f"live-{session_id}.csv",
                 name=f"Live set {session_id} (interrupted)",
                 notes="Recorded live; the set was interrupted (server stopped, or no source for a while).")
             hub.remember_end(session_id, stored.id)
