@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -42,3 +44,10 @@ def test_serve_imports_the_demo_recordings_and_prints_its_url(live_server, tmp_p
         assert f"{path.stem}</a>" in page
     assert f"hinge: open {server.url} ({len(demos)} sessions in " in output
     assert (tmp_path / "live-data" / "hinge.sqlite3").is_file()
+
+
+def test_the_server_does_not_import_bleak():
+    """``hinge serve`` writes live recordings with the reader's writer, not the BLE recorder's."""
+    code = "import sys, hinge.server.app, hinge.server.cli_serve; print('bleak' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
