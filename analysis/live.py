@@ -104,8 +104,10 @@ class LiveAnalyzer:
     def update(self, *, final: bool = False) -> list[Rep]:
         """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``final``: the
         set has ended); return the reps that became final (all of them when ``final``)."""
+        if not final and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
+            return []
         recording = self._window()
-        if recording is None or not final and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
+        if recording is None:
             return []
         self._analysed_to_s = self._now_s
         try:
