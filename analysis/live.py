@@ -101,10 +101,10 @@ class LiveAnalyzer:
             angle = self._angles[chunk.sensor].update(chunk, self.result.calibration.segments[chunk.sensor])
             self._angle_deg[chunk.sensor] = float(angle[-1])
 
-    def update(self, *, final: bool = False) -> list[Rep]:
-        """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``final``: the
-        set has ended); return the reps that became final (all of them when ``final``)."""
-        if not final and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
+    def update(self, *, final: bool = False, due: bool = False) -> list[Rep]:
+        """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``due``, or
+        ``final``: the set has ended); return the reps that became final (all of them when ``final``)."""
+        if not (final or due) and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
             return []
         recording = self._window()
         if recording is None:
@@ -139,6 +139,19 @@ class LiveAnalyzer:
                                 bottom_s=rep.bottom_s + shift_s, end_s=rep.end_s + shift_s))
             self.reps.append(done[-1])
         return done
+
+    def catch_up(self, recording: Recording) -> list[Rep]:
+        """Take a whole recording so far at once (a fresh analyzer catching up from the file): analysed once
+        without its last ``reanalyze_every_s``, then whole, so the reps final by then are reported."""
+        end_s = max(float(s.time_s[-1]) for s in recording.sensors.values())
+        for name, stream in recording.sensors.items():
+            cut = int(np.searchsorted(stream.time_s, end_s - self.reanalyze_every_s))
+            self.push(Chunk(name, stream.time_s[:cut], stream.acc_mps2[:cut], stream.gyr_radps[:cut]))
+        reps = self.update(final=False, due=True)
+        for name, stream in recording.sensors.items():
+            cut = int(np.searchsorted(stream.time_s, end_s - self.reanalyze_every_s))
+            self.push(Chunk(name, stream.time_s[cut:], stream.acc_mps2[cut:], stream.gyr_radps[cut:]))
+        return reps + self.update(due=True)
 
     def state(self) -> LiveState:
         """The current angles, the count and the last rep, for the display."""

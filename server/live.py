@@ -48,7 +48,7 @@ from hinge.analysis.limits import MAX_LIVE_GAP_S, RATE_MIN_SAMPLES, check_rate_h
 from hinge.analysis.live import LiveAnalyzer
 from hinge.analysis.metrics import Thresholds
 from hinge.analysis.pipeline import AnalysisOptions
-from hinge.analysis.recording import SENSOR_NAMES, Chunk
+from hinge.analysis.recording import SENSOR_NAMES, Chunk, Recording
 from hinge.analysis.recording_format import RecordingWriter, read_recording
 from hinge.analysis.report import rep_json
 from hinge.firmware_bridge.importers import read_sensor_logger_push
@@ -165,9 +165,21 @@ class SetAnalysis:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
-    async def drain(self) -> None:
-        """Wait until everything queued so far is analysed and published ("end set": the final display)."""
+    async def finish(self) -> None:
+        """"End set": wait until everything queued is analysed and published, then publish the reps still
+        pending as final (the final display)."""
         await self._idle.wait()
+        if self._analyzer is None or self._task.done():
+            return
+        final = await asyncio.get_running_loop().run_in_executor(self.executor, self._final)
+        self.publish(*final)
+
+    def _final(self) -> tuple[list[dict], dict, bool]:
+        """(worker thread) The set has ended: the rest of the reps."""
+        assert self._analyzer is not None, "checked by finish"
+        reps = [rep_json(r) for r in self._analyzer.update(final=True)]
+        self._reps += reps
+        return reps, self._analyzer.state().as_json(), False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -218,10 +230,9 @@ class SetAnalysis:
         except RecordingError:  # a header and no samples yet
             return LiveAnalyzer(options=options)
         analyzer = LiveAnalyzer(options=options, metadata=recording.metadata)
-        for name, stream in recording.sensors.items():
-            if name in self._sensors:
-                analyzer.push(Chunk(name, stream.time_s, stream.acc_mps2, stream.gyr_radps))
-        self._reps = [rep_json(r) for r in analyzer.update()]
+        wanted = {n: s for n, s in recording.sensors.items() if n in self._sensors}
+        if wanted:
+            self._reps = [rep_json(r) for r in analyzer.catch_up(Recording(wanted, recording.metadata))]
         return analyzer
 
 

@@ -220,7 +220,7 @@ async def end_set(request: Request, store: Store, session_id: str) -> Any:
             session.ended_session_id = stored.id
             hub.remember_end(session_id, stored.id)
             hub.remove(session.id)
-    await session.analysis.drain()  # the viewers see every rep before being sent to the report
+    await session.analysis.finish()  # the viewers see every rep before being sent to the report
     await session.close({"type": "ended", "session_id": stored.id, "url": f"/sessions/{stored.id}"},
                         reason="set ended")
     return to_session(stored)
