@@ -131,8 +131,10 @@ def test_walking_stairs_fidgeting_and_sitting_are_not_reps(seed):
 
 def test_a_recording_too_coarse_to_analyse_is_refused_in_one_line():
     sim = simulate_family("rdl_clean", seed=21)
-    coarse = {n: SensorStream(s.time_s[::20], s.acc_mps2[::20], s.gyr_radps[::20])
-              for n, s in sim.recording.sensors.items()}  # a few Hz, like a 1 Hz export
+    # about 7 Hz: plausible for a sensor (analysis/limits.py takes 5 Hz and up), too coarse for the analysis
+    step = {n: max(1, round((s.sample_count - 1) / s.duration_s / 7.0)) for n, s in sim.recording.sensors.items()}
+    coarse = {n: SensorStream(s.time_s[::step[n]], s.acc_mps2[::step[n]], s.gyr_radps[::step[n]])
+              for n, s in sim.recording.sensors.items()}
     with pytest.raises(AnalysisError, match=r"at least 10 Hz") as error:
         analyze(Recording(sensors=coarse, metadata={}))
     assert "\n" not in str(error.value)
