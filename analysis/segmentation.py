@@ -118,7 +118,8 @@ class RepSegmenter:
             if inside.size:
                 groups.append(inside)
             elif not (in_window & (height_m[kept] < level)).any() and depth >= self.dip_only_fraction * deep_dip \
-                    and valid[a:b + 1].all() and np.ptp(smooth[_zone(height_m, dip, level)]) >= min_excursion:
+                    and a > 0 and b < height_m.size - 1 and valid[a:b + 1].all() \
+                    and np.ptp(smooth[_zone(height_m, dip, level)]) >= min_excursion:  # a whole cycle, measured
                 groups.append(np.array([dip]))
                 height_only.append((int(a), int(dip), int(b)))
         groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
