@@ -53,6 +53,7 @@ class RepSegmenter:
     step_band_hz: tuple[float, float] = (1.3, 3.0)  # step impacts of walking and stair climbing ...
     step_acc_mps2: float = 1.0            # ... above this RMS ...
     step_dominance: float = 1.5           # ... and this many times the slower motion's RMS
+    step_rate_hz: float = 25.0            # stepping is judged on block means at about this rate
     min_prominence_fraction: float = 0.35  # ... nor shallower than this share of the recording's deep reps
     deep_percentile: float = 90.0          # "deep reps": this percentile of the candidates' prominences
     min_height_dip_m: float = 0.08         # the height channel is used when the reps' dips are at least this deep
@@ -118,7 +119,8 @@ class RepSegmenter:
             if inside.size:
                 groups.append(inside)
             elif not (in_window & (height_m[kept] < level)).any() and depth >= self.dip_only_fraction * deep_dip \
-                    and np.ptp(smooth[_zone(height_m, dip, level)]) >= min_excursion:
+                    and a > 0 and b < height_m.size - 1 and valid[a:b + 1].all() \
+                    and np.ptp(smooth[_zone(height_m, dip, level)]) >= min_excursion:  # a whole cycle, measured
                 groups.append(np.array([dip]))
                 height_only.append((int(a), int(dip), int(b)))
         groups += [np.array([k]) for k in kept[~claimed]]  # outside every height cycle (before, after)
@@ -224,21 +226,24 @@ class RepSegmenter:
         """Where the lifter walks or climbs stairs, on the sensor's grid (bool): its vertical acceleration carries
         step impacts (``step_band_hz``, RMS over about a second above ``step_acc_mps2``) that outweigh the slow
         motion of a lift below the band by ``step_dominance`` (a squat's reversal has some step-band energy
-        too, but once per rep)."""
-        high = min(self.step_band_hz[1], 0.45 * sampling_rate_hz)
-        if high <= self.step_band_hz[0] or acc_z_mps2.size <= 30:
-            return np.zeros(acc_z_mps2.size, dtype=bool)
+        too, but once per rep). Judged on block means at about ``step_rate_hz`` (the band is a few Hz)."""
+        n = acc_z_mps2.size
+        block = max(1, int(sampling_rate_hz // self.step_rate_hz))
+        rate = sampling_rate_hz / block
+        high = min(self.step_band_hz[1], 0.45 * rate)
+        if high <= self.step_band_hz[0] or n // block <= 30:
+            return np.zeros(n, dtype=bool)
+        x = acc_z_mps2[:n // block * block].reshape(-1, block).mean(axis=1)
+        x = x - x.mean()
 
-        def rms(x: np.ndarray) -> np.ndarray:
-            power = sosfiltfilt(butter(2, 1.0, fs=sampling_rate_hz, output="sos"), x**2)
-            return np.sqrt(np.clip(power, 0.0, None))
+        def rms(y: np.ndarray) -> np.ndarray:
+            return np.sqrt(np.clip(sosfiltfilt(butter(2, 1.0, fs=rate, output="sos"), y**2), 0.0, None))
 
-        slow_part = sosfiltfilt(butter(2, self.step_band_hz[0], fs=sampling_rate_hz, output="sos"),
-                                acc_z_mps2 - acc_z_mps2.mean())
-        fast_part = acc_z_mps2 - acc_z_mps2.mean() - slow_part  # a zero-phase Butterworth high-pass
-        band = sosfiltfilt(butter(2, high, fs=sampling_rate_hz, output="sos"), fast_part)
+        slow_part = sosfiltfilt(butter(2, self.step_band_hz[0], fs=rate, output="sos"), x)
+        band = sosfiltfilt(butter(2, high, fs=rate, output="sos"), x - slow_part)  # x − low-pass: a high-pass
         steps, slow = rms(band), rms(slow_part)
-        return (steps > self.step_acc_mps2) & (steps > self.step_dominance * slow)
+        walking = (steps > self.step_acc_mps2) & (steps > self.step_dominance * slow)
+        return np.repeat(walking, block)[np.minimum(np.arange(n), walking.size * block - 1)]
 
     def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
                    peak: int, end: int) -> bool:
