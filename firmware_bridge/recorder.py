@@ -116,7 +116,7 @@ class SensorLink:
 
     def __init__(self, sensor: str, address: str, writer: RecordingWriter, *, rate_hz: float,
                  client_options: dict[str, Any] | None = None, connect_timeout_s: float = 2.0,
-                 settle_s: float = 0.35, retry_delay_s: float = 0.2, live: LiveStreamer | None = None) -> None:
+                 settle_s: float = 0.5, retry_delay_s: float = 0.2, live: LiveStreamer | None = None) -> None:
         self.sensor, self.address, self.writer, self.live = sensor, address, writer, live
         self.rate_hz = rate_hz
         self.client_options = client_options or {}
