@@ -14,6 +14,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .errors import RecordingError
+from .limits import check_span_s, check_stream_timing
 
 SENSOR_NAMES: tuple[str, ...] = ("back", "hip")
 FORMAT_NAME = "hinge-recording/1"
@@ -67,6 +68,11 @@ class Recording:
         if not self.sensors:
             raise RecordingError("the recording holds no samples")
         ordered = {name: self.sensors[name] for name in SENSOR_NAMES if name in self.sensors}
+        for name, stream in ordered.items():  # implausible timing is refused before anything is sized by it
+            check_stream_timing(name, stream.time_s)
+        timed = [s.time_s for s in ordered.values() if s.sample_count]
+        if timed:
+            check_span_s(min(float(t[0]) for t in timed), max(float(t[-1]) for t in timed))
         object.__setattr__(self, "sensors", MappingProxyType(ordered))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
 

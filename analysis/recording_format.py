@@ -161,6 +161,9 @@ def _read_preamble(stream: BinaryIO) -> tuple[dict[str, str], int, int]:
         if not raw:
             raise RecordingError(f"line {line_no}: the file ends before the header line '{HEADER}'")
         offset += len(raw)
+        if b"\r" in raw.rstrip(b"\r\n"):
+            raise RecordingError(f"line {line_no}: lines end in a bare carriage return (CR); save the file with LF "
+                                 "or CRLF line endings")
         if line_no == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
         text = _decode(raw, line_no).strip()

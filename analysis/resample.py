@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import RecordingError
 from .filters import median_filter  # SciPy's, without its import time
+from .limits import check_grid_samples, check_rate_hz, rate_estimate_hz
 from .recording import SensorStream
 
 PHASE_WINDOW_SAMPLES = 128
@@ -64,20 +65,6 @@ def _spread_duplicates(time_s: np.ndarray, period_s: float) -> np.ndarray:
     return time_s - (run_len - 1 - pos_from_start) * period_s
 
 
-def _rate_estimate(time_s: np.ndarray, *, gap_factor: float, period_s: float | None = None) -> float:
-    """Samples per second over the intervals shorter than ``gap_factor`` typical periods (gaps excluded)."""
-    dt = np.diff(time_s)
-    positive = dt[dt > 0]
-    if positive.size == 0:
-        raise RecordingError("all samples of a sensor share one timestamp")
-    limit = gap_factor * (period_s if period_s is not None else float(np.median(positive)))
-    inside = dt <= limit
-    span = float(dt[inside].sum())
-    if span <= 0:
-        raise RecordingError("cannot estimate the sampling rate: timestamps do not advance")
-    return float(inside.sum()) / span
-
-
 def _sample_indices(time_s: np.ndarray, rate_hz: float) -> np.ndarray:
     """Integer sample index of every sample on the sensor's clock (first sample 0), (n,)."""
     e = (time_s - time_s[0]) * rate_hz - np.arange(time_s.size)
@@ -101,20 +88,23 @@ def regularize(name: str, stream: SensorStream) -> UniformStream:
         raise RecordingError(f"sensor {name} has only {stream.sample_count} samples; at least {MIN_SAMPLES} are needed")
     t_raw = stream.time_s
     # first pass: stamp groups (batches) may hide the true spacing, so allow wide intervals
-    rate = _rate_estimate(t_raw, gap_factor=5.0)
+    rate = rate_estimate_hz(t_raw, gap_factor=5.0)
+    check_rate_hz(name, rate)
     duplicates = int((np.diff(t_raw) == 0).sum())
     t = t_raw
     if duplicates:
         t = _spread_duplicates(t_raw, 1.0 / rate)
     # second pass on one-sample spacing: anything over 2.5 periods is a gap
-    rate = _rate_estimate(t, gap_factor=2.5, period_s=1.0 / rate)
+    rate = rate_estimate_hz(t, gap_factor=2.5, period_s=1.0 / rate)
     k = _sample_indices(t, rate)
     # refine the rate with the integer indices (least squares of stamp vs index), then index again
     if k[-1] > 0:
         slope = np.polyfit(k.astype(float), t, 1)[0]
         rate = 1.0 / slope
         k = _sample_indices(t, rate)
+    check_rate_hz(name, rate)
     n = int(k[-1]) + 1
+    check_grid_samples(name, n, rate)
     base = np.polyfit(k.astype(float), t, 1)
     residual = t - np.polyval(base, k)
     # slow clock wander stays in the time axis: smooth residual over ~2 s

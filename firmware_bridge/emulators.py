@@ -56,7 +56,7 @@ class EmulatedWearable(abc.ABC):
 
     def __init__(self, stream: SensorStream, *, name: str, address: str, drift_ppm: float = 0.0,
                  jitter_s: float = 0.0, loss_probability: float = 0.0, battery_percent: int = 87,
-                 seed: int = 0) -> None:
+                 seed: int = 0, play_from_s: float | None = None) -> None:
         self.source = self.stream = stream
         self.name, self.address = name, address
         self.rate_hz = float(1.0 / np.median(np.diff(stream.time_s)))
@@ -72,6 +72,7 @@ class EmulatedWearable(abc.ABC):
         self._truth_index: list[np.ndarray] = []
         self._truth_time: list[np.ndarray] = []
         self.dropped_packets = 0
+        self.play_from_s = play_from_s  # host time of the source's first sample (None: power-on)
         self.notifications_sent = 0
 
     # ------------------------------------------------------------------------------------------ public
@@ -137,13 +138,17 @@ class EmulatedWearable(abc.ABC):
 
     async def _stream(self, samples_per_packet: int) -> None:
         k = math.ceil(self.device_time_s(host_time_s()) * self.rate_hz)  # next device sample number
+        # the device sample measured when the source's first sample plays: emulators given one play_from_s
+        # play the same instant of the source at the same host time, whenever each starts streaming
+        start_s = self._epoch_s if self.play_from_s is None else self.play_from_s
+        first_k = math.ceil(self.device_time_s(start_s) * self.rate_hz)
         send_at = 0.0
         while True:
             ks = np.arange(k, k + samples_per_packet)
             measured_s = self.host_time_of_sample(ks)
             send_at = max(send_at, measured_s[-1] + self._rng.uniform(0.0, self.jitter_s))
             await asyncio.sleep(max(0.0, send_at - host_time_s()))
-            index = ks % self.stream.sample_count
+            index = (ks - first_k) % self.stream.sample_count
             payload = self._packet(ks, index)
             if self._rng.uniform() < self.loss_probability:
                 self.dropped_packets += 1
@@ -364,9 +369,13 @@ def demo_emulators(preset: str, *, seed: int, kind: str, rate_hz: float) -> dict
     from hinge.analysis.simulate import simulate_preset
 
     recording = simulate_preset(preset, seed=seed).recording
+    play_from_s = host_time_s()  # both sensors play the set from the same instant (back and hip in step)
     return {sensor: EMULATORS[kind](stream_at_rate(stream, rate_hz), name=_DEMO_NAMES[kind].format(sensor=sensor),
-                                    address=DEMO_ADDRESSES[sensor], seed=seed + i)
+                                    address=DEMO_ADDRESSES[sensor], seed=seed + i, play_from_s=play_from_s)
             for i, (sensor, stream) in enumerate(recording.sensors.items())}
+
+
+IN_FLIGHT_DEADLINE_S = 30.0
 
 
 async def record_emulated(path, emulators: Mapping[str, EmulatedWearable], *, rate_hz: float, scenario,
@@ -386,7 +395,12 @@ async def record_emulated(path, emulators: Mapping[str, EmulatedWearable], *, ra
     await scenario(emulators)
     for emulator in emulators.values():
         emulator.stop_streaming()
-    await asyncio.sleep(0.1)
+    # let the notifications in flight land and settle: wait (on a busy machine, as long as it takes within a
+    # generous deadline) until the recorder has written every sample the devices sent
+    deadline_s = asyncio.get_running_loop().time() + IN_FLIGHT_DEADLINE_S
+    while not task.done() and asyncio.get_running_loop().time() < deadline_s and any(
+            link.status.samples < emulators[link.sensor].truth()[0].size for link in recorder.links):
+        await asyncio.sleep(0.02)
     recorder.stop()
     await task
     for emulator in emulators.values():

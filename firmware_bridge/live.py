@@ -12,6 +12,7 @@ import contextlib
 import json
 import uuid
 from collections import deque
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 from websockets.asyncio.client import connect
@@ -24,13 +25,20 @@ PROTOCOL = "hinge-live/1"
 INGEST_PATH = "/api/live/ingest"
 
 
-def ingest_url(url: str) -> str:
-    """Server base URL (http, https) → its ingest WebSocket URL; ws/wss URLs pass unchanged."""
-    if url.startswith(("ws://", "wss://")):
-        return url
-    for scheme, ws_scheme in (("http://", "ws://"), ("https://", "wss://")):
-        if url.startswith(scheme):
-            return ws_scheme + url[len(scheme):].rstrip("/") + INGEST_PATH
+def ingest_url(url: str) -> tuple[str, str | None]:
+    """Server base URL (http, https; ``?token=`` allowed) → (its ingest WebSocket URL, the access token or None).
+
+    ws/wss URLs keep their path. The token is taken out of the URL: it travels as an ``Authorization`` header,
+    so it appears in no server or proxy log."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    token = query.pop("token", [None])[0]
+    rest = urlencode(query, doseq=True)
+    if parts.scheme in ("ws", "wss"):
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), token
+    if parts.scheme in ("http", "https") and parts.netloc:
+        path = parts.path.rstrip("/") + INGEST_PATH
+        return urlunsplit(({"http": "ws", "https": "wss"}[parts.scheme], parts.netloc, path, rest, "")), token
     raise DeviceError(f"--server {url!r}: expected an http://, https://, ws:// or wss:// URL")
 
 
@@ -48,7 +56,8 @@ class LiveStreamer:
 
     def __init__(self, url: str, metadata: dict[str, str], *, batch_interval_s: float = 0.25,
                  max_backlog_s: float = 10.0, retry_s: float = 2.0) -> None:
-        self.url = ingest_url(url)
+        self.url, token = ingest_url(url)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.metadata = dict(metadata)
         self.batch_interval_s, self.max_backlog_s, self.retry_s = batch_interval_s, max_backlog_s, retry_s
         self.session_id = uuid.uuid4().hex
@@ -81,7 +90,7 @@ class LiveStreamer:
         """Connect, send, reconnect until :meth:`close`; returns after the final ``end`` (or giving up)."""
         while True:
             try:
-                async with connect(self.url, open_timeout=self.retry_s) as socket:
+                async with connect(self.url, open_timeout=self.retry_s, additional_headers=self._headers) as socket:
                     await socket.send(json.dumps({"type": "hello", "protocol": PROTOCOL,
                                                   "session_id": self.session_id, "metadata": self.metadata}))
                     self.last_error = ""

@@ -4,8 +4,10 @@ Data path per sensor: the bleak notification callback only stamps the host arriv
 a consumer task decodes (:mod:`.devices`), aligns (:mod:`.clock`) and hands rows to the :class:`RecordingWriter`.
 Samples are held ``settle_s`` after arrival so the clock estimate has seen the packets around them.
 
-File safety: rows are appended with one ``os.write`` of whole lines and ``fsync``-ed every ``flush_interval_s``
-(≤ 1 s), so a killed process leaves a valid ``hinge-recording/1`` file up to the last flush. Gaps from dropped
+File safety: each chunk's rows are written with one ``os.write`` of whole lines as soon as they are emitted and
+``fsync``-ed every ``flush_interval_s``, so a killed process (kill -9) leaves a valid ``hinge-recording/1`` file
+holding everything but the samples still settling (``settle_s`` plus the consumer's 0.1 s poll); a power cut
+keeps everything up to the last fsync. Gaps from dropped
 links are metadata, and metadata must lead the file: the writer reserves a fixed-width ``# gaps:`` line at the
 top (padded with spaces, which the reader strips) and rewrites it in place whenever a gap closes. Its value is
 ``sensor start_s end_s`` entries joined by ``; `` (host time base, seconds).
@@ -56,8 +58,9 @@ class RecordingWriter:
         self.flush()
 
     def append(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
-        """Queue rows for ``n`` samples: time (n,) s, acc (n, 3) m/s², gyr (n, 3) rad/s."""
+        """Write rows for ``n`` samples at once (no fsync): time (n,) s, acc (n, 3) m/s², gyr (n, 3) rad/s."""
         self._pending.append(format_sample_rows(sensor, time_s, acc_mps2, gyr_radps))
+        self.flush(sync=False)
 
     def add_gap(self, sensor: str, start_s: float, end_s: float) -> None:
         """Record a gap and rewrite the reserved metadata field in place (durably)."""

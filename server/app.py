@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import routes_api, routes_live, routes_pages
 from .auth import TokenGuard
-from .live import LiveHub
+from .live import LiveHub, LiveSetEnded
+from .security import SecurityHeaders, SiteGuard, redact_tokens_in_logs
 from .sessions import default_thresholds, import_demo_recordings
 from .settings import Settings
 from .storage import SessionNotFound, SessionStore
@@ -34,11 +35,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        redact_tokens_in_logs()
         if settings.demo_dir is not None and settings.demo_dir.is_dir():
             await run_in_threadpool(import_demo_recordings, store, settings.demo_dir)
         syncing = asyncio.create_task(live.run_sync())
         yield
         syncing.cancel()
+        await live.shutdown()
 
     app = FastAPI(
         title="hinge",
@@ -47,12 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Upload a `hinge-recording/1` CSV to create a session; each session keeps the raw recording "
         "and its `hinge-report/1` report. Errors are JSON objects `{\"detail\": message}`.",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs page (routes_pages): FastAPI's loads Swagger UI from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.live = live
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(TokenGuard, token=settings.token)
+    app.add_middleware(SiteGuard, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_api.router)
     app.include_router(routes_live.router)
@@ -108,6 +115,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HingeError)
     async def hinge_error(request: Request, error: HingeError) -> Response:
         return error_response(request, 422, str(error))
+
+    @app.exception_handler(LiveSetEnded)
+    async def set_ended(request: Request, error: LiveSetEnded) -> Response:
+        return error_response(request, 409, str(error))
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, error: RecursionError) -> Response:
+        return error_response(request, 400, "the request's JSON is nested too deeply")
 
     @app.exception_handler(SessionNotFound)
     async def not_found(request: Request, error: SessionNotFound) -> Response:

@@ -1,15 +1,17 @@
 """The access token of a server that listens beyond loopback: ingest and every change through the API need it.
 
-A client presents it as ``Authorization: Bearer TOKEN``, as ``?token=TOKEN`` (Sensor Logger's push URL,
-``hinge record --server``), or as the ``hinge_token`` cookie, which any page opened with a valid ``?token=``
-sets, so the pages' own uploads, the live page's "end set" and the phone page's WebSocket carry it.
-Reading (pages, ``GET`` API, watching a live session) stays open.
+A client presents it as ``Authorization: Bearer TOKEN`` (``hinge record --server``), as ``?token=TOKEN``
+(Sensor Logger's push URL: the app cannot send headers), or as the ``hinge_token`` cookie, which any page opened
+with a valid ``?token=`` sets, so the pages' own uploads, the live page's "end set" and the phone page's
+WebSocket carry it. Reading (pages, ``GET`` API, watching a live session) stays open. Tokens are compared as
+bytes in constant time; a token is printable ASCII without spaces (:func:`check_token`), so it fits a cookie.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 from fastapi.responses import JSONResponse
@@ -22,27 +24,46 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MISSING_TOKEN = "this server needs its access token: open the URL hinge serve printed (it ends in ?token=…)"
 
 
+TOKEN_PATTERN = re.compile(r"[!-~]{1,200}")   # printable ASCII, no space
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(12)
 
 
-def presented_token(scope: Scope) -> str:
-    """The token a request or WebSocket handshake carries (header, query, cookie), or ''."""
+def check_token(token: str) -> str:
+    """The token if usable, else ValueError saying why (an empty token would silently turn auth off)."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise ValueError("the access token must be 1-200 printable ASCII characters without spaces "
+                         f"(found {len(token)} characters{'' if token.isascii() else ', not all ASCII'}); "
+                         "unset HINGE_TOKEN to have one made")
+    return token
+
+
+def presented_token(scope: Scope) -> bytes:
+    """The token a request or WebSocket handshake carries (header, query, cookie) as bytes, or b''."""
     headers = dict(scope.get("headers") or [])
-    authorization = headers.get(b"authorization", b"").decode("latin-1")
-    if authorization.lower().startswith("bearer "):
+    authorization = headers.get(b"authorization", b"")
+    if authorization[:7].lower() == b"bearer ":
         return authorization[7:].strip()
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), encoding="latin-1")
     if query.get("token"):
-        return query["token"][0]
-    cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
-    return cookie[TOKEN_COOKIE].value if TOKEN_COOKIE in cookie else ""
+        return query["token"][0].encode("latin-1")
+    try:
+        cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+    except CookieError:
+        return b""
+    return cookie[TOKEN_COOKIE].value.encode("latin-1") if TOKEN_COOKIE in cookie else b""
+
+
+def token_matches(scope: Scope, token: str) -> bool:
+    return secrets.compare_digest(presented_token(scope), token.encode("ascii"))
 
 
 def has_token(connection: HTTPConnection) -> bool:
     """True when the server needs no token or this request presented the right one."""
     token = connection.app.state.settings.token
-    return token is None or secrets.compare_digest(presented_token(connection.scope), token)
+    return token is None or token_matches(connection.scope, token)
 
 
 class TokenGuard:
@@ -56,7 +77,7 @@ class TokenGuard:
         if self.token is None or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        valid = secrets.compare_digest(presented_token(scope), self.token)
+        valid = token_matches(scope, self.token)
         path = scope["path"]
         if scope["type"] == "websocket":
             if path in PROTECTED_WEBSOCKET_PATHS and not valid:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
+
+LOOP_SWITCH_INTERVAL_S = 0.0005
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,15 +31,17 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .auth import new_token
+    from .live import MAX_MESSAGE_BYTES
     from .qr import qr_text
-    from .settings import Settings
+    from .settings import load_settings
     from .tls import is_loopback, lan_address, self_signed_certificate
 
     listen = args.host or ("0.0.0.0" if args.https else "127.0.0.1")
-    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir is not None else {}))
+    settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir is not None else {}))
     if settings.token is None and not is_loopback(listen):
         settings.token = new_token()
     shown = lan_address() if listen in ("0.0.0.0", "::") else listen
+    settings.allowed_hosts = served_names(settings.allowed_hosts, listen, shown)
     host = f"[{shown}]" if ":" in shown else shown
     base = f"{'https' if args.https else 'http'}://{host}:{args.port}/"
     with_token = f"?token={settings.token}" if settings.token else ""
@@ -47,6 +52,9 @@ def serve(args: argparse.Namespace) -> int:
         tls = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)}
 
     app = create_app(settings)
+    # the live analysis runs in worker threads: hand the interpreter lock back to the event loop sooner than the
+    # default 5 ms, so ingest, acknowledgements and pages are not queued behind a busy analysis
+    sys.setswitchinterval(LOOP_SWITCH_INTERVAL_S)
 
     class AnnouncingServer(uvicorn.Server):
         """Prints the URLs (and the phone's QR code) once the demo sessions are in and the socket listens."""
@@ -67,6 +75,19 @@ def serve(args: argparse.Namespace) -> int:
                       f"{qr_text(phone_url)}", flush=True)
 
     log_level = getattr(args, "log_level", None) or "info"  # uvicorn logs requests at info
-    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level=log_level, **tls))
+    server = AnnouncingServer(uvicorn.Config(app, host=listen, port=args.port, log_level=log_level,
+                                             ws_max_size=MAX_MESSAGE_BYTES + 1024, **tls))
     server.run()
     return 0 if server.started else 2
+
+
+def served_names(configured: tuple[str, ...], listen: str, shown: str) -> tuple[str, ...]:
+    """The Host names to answer to: the configured ones, the listening and shown addresses and, on every
+    interface, this machine's host name (also as ``NAME.local``)."""
+    import socket
+
+    names = [*configured, listen, shown]
+    if listen in ("0.0.0.0", "::"):
+        host = socket.gethostname().lower()
+        names += [host, f"{host}.local"]
+    return tuple(dict.fromkeys(names))

@@ -1,27 +1,41 @@
 """Live sessions: samples from any source (``hinge record --server``, the ``/phone`` page, Sensor Logger push)
-are recorded as they arrive, fed to the streaming analysis and pushed to the viewers of the live page.
+are recorded as they arrive, analysed off the event loop and pushed to the viewers of the live page.
 
-One :class:`LiveSession` per session id. Every source speaks ``hinge-live/1`` (``docs/live-protocol.md``); Sensor
-Logger's HTTP push is converted by ``firmware_bridge.importers`` first. Nothing-lost rules, as for the recorder:
+One :class:`LiveSession` per set. Every source speaks ``hinge-live/1`` (``docs/live-protocol.md``); Sensor
+Logger's HTTP push is converted by ``firmware_bridge.importers`` first. The rules:
 
-- the raw stream goes to ``DATA_DIR/live/<id>.csv`` (``hinge-recording/1``) through the recorder's
-  :class:`~firmware_bridge.recorder.RecordingWriter`: each message's rows are written before it is acknowledged
-  (a killed server keeps them) and the file is fsync-ed every second (:meth:`LiveHub.run_sync`);
-- a resent message (same ``seq`` from the same source) and samples older than the sensor's last one are
-  dropped, so a phone that reconnects and resends never duplicates a sample.
-
-The streaming analysis needs to know the sensors of the session up front; when a second source brings a new
-sensor, the analysis is rebuilt from the file written so far with both sensors.
+- **One owner per set.** Everything that changes a set (samples from any of its sources, "end set", discard,
+  the periodic fsync) runs on the event loop under the set's :attr:`LiveSession.lock`, so two sources, "end set"
+  and the fsync never interleave half-way.
+- **Acknowledged means in the file.** Each message's rows are written to ``DATA_DIR/live/<id>.csv``
+  (``hinge-recording/1``) before it is acknowledged (a killed server keeps them); the file is fsync-ed every
+  second. A resent message (same ``seq`` from the same source) and samples older than the sensor's last one are
+  dropped, so a phone that reconnects and resends never duplicates a sample. Once "end set" has begun, samples
+  are refused (not acknowledged) and the sources are closed with ``set ended``.
+- **The analysis never runs on the event loop.** Each set has a :class:`SetAnalysis`: a bounded queue of chunks
+  and an owner task that hands them, a batch at a time, to a worker thread. A set whose analysis falls behind
+  drops display updates (one ``state`` per batch) and, past the queue's bound, catches up from the file; it
+  never drops a sample, and it never delays another set's ingest, acknowledgements or pages.
+- **Input limits before work** (:mod:`analysis.limits`): plausible rates, bounded gaps and span, bounded message
+  size; a refusal closes the connection with 1008 and a one-line reason and records nothing of that message.
+- Viewers never create sets; "end set" is idempotent; sets can be discarded; a set without a connected source
+  for ``IDLE_EXPIRY_S`` leaves memory (its file stays, listed as interrupted, to store or discard).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import math
+import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from hinge.analysis.errors import HingeError
-from hinge.analysis.live import LiveAnalyzer
+from hinge.analysis.errors import HingeError, RecordingError
+from hinge.analysis.limits import MAX_LIVE_GAP_S, check_rate_hz, check_span_s
+from hinge.analysis.live import RATE_SAMPLES, LiveAnalyzer
 from hinge.analysis.metrics import Thresholds
 from hinge.analysis.recording import SENSOR_NAMES
 from hinge.analysis.recording_format import read_recording
@@ -38,18 +53,34 @@ from hinge.analysis.report import json_ready
 from hinge.firmware_bridge.importers import read_sensor_logger_push
 from hinge.firmware_bridge.recorder import RecordingWriter
 
+log = logging.getLogger("hinge.server")
+
 PROTOCOL = "hinge-live/1"
 LIVE_DIRNAME = "live"
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+METADATA_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_METADATA_KEYS = 50
+MAX_METADATA_CHARS = 500
+STATUS_FIELDS = ("sensor", "connected", "rate_hz", "lost_packets", "reconnects", "battery_percent")
 MAX_SAMPLES_PER_MESSAGE = 20_000
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a text frame or Sensor Logger push body; 20,000 samples fit
+MAX_OPEN_SETS = 200
+MAX_REMEMBERED_ENDS = 1000
 VIEWER_QUEUE_MESSAGES = 256
+ANALYSIS_QUEUE_CHUNKS = 512             # chunks waiting for a set's analysis before it catches up from the file
+ANALYSIS_THREADS = 1                    # the analysis is mostly Python: more threads only contend for the GIL
 SYNC_INTERVAL_S = 1.0
+IDLE_EXPIRY_S = 600.0
 REPLAY_CHUNK_S = 1.0
 SENSOR_LOGGER_SOURCE = "Sensor Logger push"
 
 
 class LiveProtocolError(HingeError):
     """A live message does not follow ``hinge-live/1``; the message says which field and what was found."""
+
+
+class LiveSetEnded(HingeError):
+    """The set is being stored or was discarded: nothing more is recorded into it."""
 
 
 class LiveSessionNotFound(LookupError):
@@ -76,19 +107,144 @@ class Source:
 class SensorStream:
     """What has been recorded for one sensor so far."""
 
+    first_time_s: float = math.inf
     last_time_s: float = -math.inf
     sample_count: int = 0
     rate_hz: float = 0.0
     _counted: int = 0
 
 
-class LiveSession:
-    """A set being recorded: the file, the streaming analysis, the reps so far and the viewers' queues."""
+@dataclass(frozen=True)
+class Chunk:
+    """Samples of one sensor as written to the file, for the analysis; ``file_bytes`` is the file's size after
+    them and ``sensors`` the set's sensors at that moment."""
 
-    def __init__(self, session_id: str, path: Path, *, thresholds: Mapping[str, float]) -> None:
-        self.id = session_id
+    sensor: str
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+    file_bytes: int
+    sensors: tuple[str, ...]
+
+
+class SetAnalysis:
+    """The streaming analysis of one set, run off the event loop (see module notes).
+
+    Only the worker thread touches the :class:`LiveAnalyzer`, one batch at a time; results come back to the
+    loop through ``publish(reps, state, rebuilt)``.
+    """
+
+    def __init__(self, path: Path, thresholds: Mapping[str, float], executor: ThreadPoolExecutor, publish) -> None:
         self.path = path
         self.thresholds = dict(thresholds)
+        self.executor = executor
+        self.publish = publish
+        self.failed = ""
+        self._queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
+        self._behind_at: Chunk | None = None     # the queue overflowed: catch up from the file up to here
+        self._analyzer: LiveAnalyzer | None = None
+        self._sensors: tuple[str, ...] = ()
+        self._reps: list[dict[str, Any]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def feed(self, chunk: Chunk) -> None:
+        """Queue a chunk (never blocks); past the bound, the queue is dropped and the file replayed instead."""
+        if self._task.done():
+            return
+        self._idle.clear()
+        if self._behind_at is None:
+            try:
+                self._queue.put_nowait(chunk)
+                return
+            except asyncio.QueueFull:
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+        self._behind_at = chunk
+        if self._queue.empty():
+            self._queue.put_nowait(chunk)  # wakes the owner task
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is analysed and published ("end set": the final display)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                replay_to, self._behind_at = self._behind_at, None
+                if replay_to is not None:
+                    batch = [replay_to]
+                reps, state, rebuilt = await loop.run_in_executor(self.executor, self._analyse, batch,
+                                                                  replay_to is not None)
+                self.publish(reps, state, rebuilt)
+                if self._queue.empty() and self._behind_at is None:
+                    self._idle.set()
+        except Exception as error:  # a bug in the analysis stops the display, never the recording
+            log.exception("live analysis of %s stopped", self.path.name)
+            self.failed = f"live analysis stopped ({type(error).__name__}: {error}); the set is still recorded"
+        finally:
+            self._idle.set()
+
+    def _analyse(self, batch: list[Chunk], replay: bool) -> tuple[list[dict], dict, bool]:
+        """(worker thread) Push a batch through the analyzer; returns (new reps, state, rebuilt from the file)."""
+        rebuilt = False
+        reps: list[dict] = []
+        for index, chunk in enumerate(batch):
+            if self._analyzer is None or chunk.sensors != self._sensors or (replay and index == 0):
+                rebuilt = True
+                self._analyzer = self._rebuild(chunk)  # the file holds this batch's earlier chunks too
+                reps = []
+                continue
+            reps += [json_ready(r) for r in self._analyzer.push(chunk.sensor, chunk.time_s, chunk.acc_mps2,
+                                                                 chunk.gyr_radps)]
+        self._reps += reps
+        assert self._analyzer is not None, "built for the batch's first chunk"
+        return (self._reps if rebuilt else reps), json_ready(self._analyzer.state()), rebuilt
+
+    def _rebuild(self, upto: Chunk) -> LiveAnalyzer:
+        """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive);
+        its reps replace :attr:`_reps`."""
+        self._sensors = upto.sensors
+        analyzer = LiveAnalyzer(sensors=self._sensors, thresholds=Thresholds(**self.thresholds))
+        self._reps = []
+        with open(self.path, "rb") as handle:
+            content = handle.read(upto.file_bytes)
+        try:
+            recording = read_recording(content)
+        except RecordingError:  # a header and no samples yet
+            return analyzer
+        streams = {n: s for n, s in recording.sensors.items() if n in self._sensors}
+        if not streams:
+            return analyzer
+        start_s = min(float(s.time_s[0]) for s in streams.values())
+        bounds = {n: np.searchsorted(s.time_s, start_s + REPLAY_CHUNK_S * np.arange(
+            int((s.time_s[-1] - start_s) // REPLAY_CHUNK_S) + 2)) for n, s in streams.items()}
+        for step in range(max(b.size for b in bounds.values()) - 1):  # 1 s at a time, sensors interleaved
+            for name, stream in streams.items():
+                edges = bounds[name]
+                if step + 1 < edges.size and edges[step + 1] > edges[step]:
+                    part = slice(edges[step], edges[step + 1])
+                    self._reps += [json_ready(r) for r in analyzer.push(
+                        name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part])]
+        return analyzer
+
+
+class LiveSession:
+    """A set being recorded: the file, its analysis, the reps so far and the viewers' queues."""
+
+    def __init__(self, session_id: str, path: Path, *, thresholds: Mapping[str, float],
+                 executor: ThreadPoolExecutor) -> None:
+        self.id = session_id
+        self.path = path
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.metadata: dict[str, str] = {"source": "hinge live", "live_session": session_id}
         self.sensors: dict[str, SensorStream] = {}
@@ -96,16 +252,19 @@ class LiveSession:
         self.reps: list[dict[str, Any]] = []
         self.state: dict[str, Any] | None = None
         self.ended_session_id: int | None = None
+        self.closed = False                     # "end set" has begun, or the set was discarded
+        self.lock = asyncio.Lock()
+        self.last_activity_s = time.monotonic()
         self._writer: RecordingWriter | None = None
-        self._analyzer: LiveAnalyzer | None = None
-        self._analyzer_sensors: tuple[str, ...] = ()
         self._viewers: list[asyncio.Queue[str | None]] = []
         self._sensor_logger_previous: dict[str, Mapping[str, Any]] = {}
+        self.analysis = SetAnalysis(path, thresholds, executor, self._analysed)
 
     # sources
 
     def connect(self, hello: Mapping[str, Any], socket: Any) -> Source:
         """Register a source from its ``hello`` (already checked by :func:`parse_hello`) and its WebSocket."""
+        self._check_open()
         metadata = hello.get("metadata") or {}
         for key, value in metadata.items():
             self.metadata.setdefault(key, value)
@@ -121,6 +280,7 @@ class LiveSession:
         source.sensors = {name for name in SENSOR_NAMES if f"{name}_device" in metadata}
         self._check_unclaimed(source, source.sensors)
         self.sources.append(source)
+        self.last_activity_s = time.monotonic()
         self._publish_sources()
         return source
 
@@ -132,39 +292,48 @@ class LiveSession:
                 raise LiveProtocolError(f"{min(taken)} is already streamed by another source in live set {self.id!r}; "
                                         "choose the other placement")
 
+    def _check_open(self) -> None:
+        if self.closed:
+            raise LiveSetEnded("set ended")
+
     def disconnect(self, source: Source) -> None:
         source.connected = False
+        self.last_activity_s = time.monotonic()
         self._publish_sources()
 
-    def handle(self, source: Source, text: str) -> dict[str, Any] | None:
+    async def handle(self, source: Source, text: str) -> dict[str, Any] | None:
         """Apply one message from ``source``; return the reply to send back (``ack``, ``pong``) if any."""
-        message = _decode(text)
+        message = decode_message(text)
         kind = message.get("type")
         if kind == "samples":
             sensor, time_s, acc_mps2, gyr_radps = parse_samples(message)
             seq = message.get("seq")
             if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
                 raise LiveProtocolError(f"samples: 'seq' must be an integer, found {seq!r}")
-            if seq is None or seq > source.last_seq:
-                self._check_unclaimed(source, {sensor})
-                source.sensors.add(sensor)
-                self.ingest(sensor, time_s, acc_mps2, gyr_radps)
-                if seq is not None:
-                    source.last_seq = seq
+            async with self.lock:
+                self._check_open()
+                if seq is None or seq > source.last_seq:
+                    self._check_unclaimed(source, {sensor})
+                    source.sensors.add(sensor)
+                    self.ingest(sensor, time_s, acc_mps2, gyr_radps)
+                    if seq is not None:
+                        source.last_seq = seq
             return None if seq is None else {"type": "ack", "seq": seq}
         if kind == "ping":
             return {"type": "pong", "client_time_s": message.get("client_time_s"), "server_time_s": time.time()}
         if kind == "gap":
             sensor = _sensor(message, "gap")
             start_s, end_s = (_finite(message.get(k), f"gap: {k}") for k in ("start_s", "end_s"))
-            if self._writer is not None:
-                self._writer.add_gap(sensor, start_s, end_s)
+            async with self.lock:
+                self._check_open()
+                if self._writer is not None:
+                    self._writer.add_gap(sensor, start_s, end_s)
             return None
         if kind == "status":
             statuses = message.get("sensors")
             if not isinstance(statuses, list):
                 raise LiveProtocolError("status: 'sensors' must be a list")
-            source.status = [dict(s) for s in statuses if isinstance(s, Mapping)]
+            source.status = [_status(s) for s in statuses[:len(SENSOR_NAMES)] if isinstance(s, Mapping)]
             return None
         if kind == "end":
             source.connected = False
@@ -172,48 +341,67 @@ class LiveSession:
             return None
         raise LiveProtocolError(f"unknown message type {kind!r}; expected samples, gap, status, end or ping")
 
-    def ingest_sensor_logger(self, message: Mapping[str, Any], *, sensor: str, platform: str | None) -> int:
+    async def ingest_sensor_logger(self, message: Mapping[str, Any], *, sensor: str, platform: str | None) -> int:
         """Record one Sensor Logger HTTP-push message from the phone worn at ``sensor``; return new samples.
 
         The previous message is converted again with this one, so only the ends of the whole stream lose the
         samples the gyroscope does not bracket (see ``read_sensor_logger_push``).
         """
-        window = [m for m in (self._sensor_logger_previous.get(sensor), message) if m is not None]
-        stream = read_sensor_logger_push(window, sensor=sensor, platform=platform).sensors[sensor]
-        self._sensor_logger_previous[sensor] = message
-        if not any(s.kind == SENSOR_LOGGER_SOURCE and sensor in s.sensors for s in self.sources):
-            self.sources.append(Source(kind=SENSOR_LOGGER_SOURCE, source_id=f"sensorlogger-{sensor}",
-                                       sensors={sensor}))
-        last_time_s = self.sensors[sensor].last_time_s if sensor in self.sensors else -math.inf
-        new = stream.time_s > last_time_s
-        return self.ingest(sensor, stream.time_s[new], stream.acc_mps2[new], stream.gyr_radps[new])
+        async with self.lock:
+            self._check_open()
+            window = [m for m in (self._sensor_logger_previous.get(sensor), message) if m is not None]
+            stream = read_sensor_logger_push(window, sensor=sensor, platform=platform).sensors[sensor]
+            last_time_s = self.sensors[sensor].last_time_s if sensor in self.sensors else -math.inf
+            new = stream.time_s > last_time_s
+            accepted = self.ingest(sensor, stream.time_s[new], stream.acc_mps2[new], stream.gyr_radps[new])
+            self._sensor_logger_previous[sensor] = message
+            if not any(s.kind == SENSOR_LOGGER_SOURCE and sensor in s.sensors for s in self.sources):
+                self.sources.append(Source(kind=SENSOR_LOGGER_SOURCE, source_id=f"sensorlogger-{sensor}",
+                                           sensors={sensor}, connected=False))
+            return accepted
 
     # samples
 
     def ingest(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> int:
-        """Record, analyse and publish samples of one sensor; return how many were new.
+        """Record samples of one sensor and queue them for the analysis; return how many were new.
 
-        Shapes: ``time_s`` (n,) s on the shared (Unix) time base, ``acc_mps2`` (n, 3), ``gyr_radps`` (n, 3).
+        Call with :attr:`lock` held. Shapes: ``time_s`` (n,) s on the shared (Unix) time base, ``acc_mps2``
+        (n, 3), ``gyr_radps`` (n, 3). Raises :class:`RecordingError` (nothing written) for implausible timing.
         """
-        stream = self.sensors.get(sensor)
-        if stream is None:
-            stream = self.sensors[sensor] = SensorStream()
+        stream = self.sensors.get(sensor) or SensorStream()
         keep = time_s >= stream.last_time_s
         keep &= np.concatenate([[True], np.diff(time_s) >= 0])  # a stamp going back within a message
         if not keep.all():
             time_s, acc_mps2, gyr_radps = time_s[keep], acc_mps2[keep], gyr_radps[keep]
         if time_s.size == 0:
             return 0
+        self._check_timing(sensor, stream, time_s)
+        self.sensors[sensor] = stream
+        stream.first_time_s = min(stream.first_time_s, float(time_s[0]))
         stream.last_time_s = float(time_s[-1])
         stream.sample_count += time_s.size
         writer = self._open_writer()
-        writer.append(sensor, time_s, acc_mps2, gyr_radps)
-        writer.flush(sync=False)  # in the file before it is acknowledged; fsync-ed by LiveHub.run_sync
-        if self._wanted_sensors() != self._analyzer_sensors:
-            self._rebuild_analyzer()
-        else:
-            self._analyse(sensor, time_s, acc_mps2, gyr_radps)
+        writer.append(sensor, time_s, acc_mps2, gyr_radps)  # in the file before it is acknowledged
+        self.last_activity_s = time.monotonic()
+        self.analysis.feed(Chunk(sensor, time_s, acc_mps2, gyr_radps, os.path.getsize(self.path),
+                                 self._wanted_sensors()))
         return int(time_s.size)
+
+    def _check_timing(self, sensor: str, stream: SensorStream, time_s: np.ndarray) -> None:
+        """The limits of :mod:`analysis.limits` on the samples about to be written (sorted, (n,))."""
+        steps = np.diff(time_s, prepend=stream.last_time_s if stream.sample_count else time_s[0])
+        if steps.max() > MAX_LIVE_GAP_S:
+            raise RecordingError(f"{sensor}: the stamps jump {steps.max():.6g} s ahead; a live set allows gaps of "
+                                 f"up to {MAX_LIVE_GAP_S:g} s (start a new set)")
+        starts = [s.first_time_s for s in self.sensors.values()] + [float(time_s[0])]
+        ends = [s.last_time_s for s in self.sensors.values()] + [float(time_s[-1])]
+        check_span_s(min(starts), max(ends))
+        # the streaming analysis fixes a sensor's rate from its first RATE_SAMPLES samples: check that rate here
+        count = stream.sample_count + time_s.size
+        if stream.sample_count < RATE_SAMPLES <= count:
+            first_s = stream.first_time_s if stream.sample_count else float(time_s[0])
+            span_s = float(time_s[-1]) - first_s
+            check_rate_hz(sensor, (count - 1) / span_s if span_s > 0 else math.inf)
 
     def _open_writer(self) -> RecordingWriter:
         if self._writer is None:
@@ -221,13 +409,15 @@ class LiveSession:
             self._writer = RecordingWriter(self.path, self.metadata)
         return self._writer
 
-    def _analyse(self, sensor: str, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> None:
-        assert self._analyzer is not None, "built when the first samples arrived"
-        reps = self._analyzer.push(sensor, time_s, acc_mps2, gyr_radps)
-        self.state = json_ready(self._analyzer.state())
-        self._publish({"type": "state", "state": self.state, "server_time_s": time.time()})
+    def _analysed(self, reps: list[dict], state: dict, rebuilt: bool) -> None:
+        """(event loop) Results of one analysis batch: publish them to the viewers."""
+        self.state = state
+        if rebuilt:
+            self.reps = list(reps)
+            self._publish(self.snapshot())
+            return
+        self._publish({"type": "state", "state": state, "server_time_s": time.time()})
         for rep in reps:
-            rep = json_ready(rep)
             self.reps.append(rep)
             self._publish({"type": "rep", "rep": rep})
 
@@ -235,24 +425,6 @@ class LiveSession:
         """Sensors with samples or announced by a source's ``hello``, in canonical order."""
         named = set(self.sensors).union(*(source.sensors for source in self.sources))
         return tuple(name for name in SENSOR_NAMES if name in named)
-
-    def _rebuild_analyzer(self) -> None:
-        """A new streaming analysis for the sensors seen so far, fed again from the file (see module notes)."""
-        self._analyzer_sensors = self._wanted_sensors()
-        analyzer = self._analyzer = LiveAnalyzer(sensors=self._analyzer_sensors,
-                                                 thresholds=Thresholds(**self.thresholds))
-        self.reps = []
-        recording = read_recording(self.path)
-        start_s = min(s.time_s[0] for s in recording.sensors.values())
-        end_s = max(s.time_s[-1] for s in recording.sensors.values())
-        for chunk_start_s in np.arange(start_s, end_s + REPLAY_CHUNK_S, REPLAY_CHUNK_S):
-            for name, stream in recording.sensors.items():
-                part = (stream.time_s >= chunk_start_s) & (stream.time_s < chunk_start_s + REPLAY_CHUNK_S)
-                if part.any():
-                    self.reps.extend(json_ready(rep) for rep in analyzer.push(
-                        name, stream.time_s[part], stream.acc_mps2[part], stream.gyr_radps[part]))
-        self.state = json_ready(analyzer.state())
-        self._publish(self.snapshot())
 
     # viewers
 
@@ -264,22 +436,23 @@ class LiveSession:
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id, "started_at": self.started_at, "rep_count": sum(not r.get("partial") for r in self.reps),
-            "ended_session_id": self.ended_session_id,
+            "ended_session_id": self.ended_session_id, "analysis_error": self.analysis.failed or None,
             "sensors": {name: {"sample_count": s.sample_count, "rate_hz": round(s.rate_hz, 1),
                                "last_time_s": s.last_time_s} for name, s in self.sensors.items()},
             "sources": [{"kind": s.kind, "sensors": sorted(s.sensors), "connected": s.connected, "status": s.status}
                         for s in self.sources],
         }
 
-    def add_viewer(self) -> asyncio.Queue[str | None]:
+    def add_viewer(self, queue: asyncio.Queue[str | None] | None = None) -> asyncio.Queue[str | None]:
         """A queue of JSON texts for one viewer, starting with a snapshot; None means "close now"."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=VIEWER_QUEUE_MESSAGES + 1)
+        queue = queue or viewer_queue()
         queue.put_nowait(json.dumps(self.snapshot()))
         self._viewers.append(queue)
         return queue
 
     def remove_viewer(self, queue: asyncio.Queue[str | None]) -> None:
-        self._viewers.remove(queue)
+        if queue in self._viewers:
+            self._viewers.remove(queue)
 
     def _publish(self, message: dict[str, Any]) -> None:
         text = json.dumps(message)
@@ -296,35 +469,51 @@ class LiveSession:
 
     # housekeeping
 
-    def sync(self, interval_s: float) -> None:
-        """fsync the file and update the achieved rates (called every ``interval_s``)."""
-        if self._writer is not None:
-            self._writer.flush()
+    async def sync(self, interval_s: float) -> None:
+        """fsync the file (in a thread, under the lock) and update the achieved rates."""
+        async with self.lock:
+            if self._writer is not None and not self.closed:
+                await asyncio.get_running_loop().run_in_executor(None, self._writer.flush)
         for stream in self.sensors.values():
             stream.rate_hz = (stream.sample_count - stream._counted) / interval_s
             stream._counted = stream.sample_count
         if self._viewers:
             self._publish_sources()
 
+    def abandoned_for_s(self) -> float:
+        """Seconds since the last sample or source change with no source connected (-inf while one is)."""
+        if any(s.connected for s in self.sources):
+            return -math.inf
+        return time.monotonic() - self.last_activity_s
+
     def finish(self) -> bytes:
-        """Flush and return the recording so far (the session stays open until :meth:`close`)."""
+        """Flush and return the recording so far (call with :attr:`lock` held)."""
         if self._writer is None:
             raise LiveProtocolError(f"live session {self.id!r} has no samples yet")
         self._writer.flush()
         return self.path.read_bytes()
 
-    async def close(self, stored_session_id: int) -> None:
-        """The set is stored: tell the viewers, close the sources' connections, remove the file."""
-        self.ended_session_id = stored_session_id
-        self._publish({"type": "ended", "session_id": stored_session_id, "url": f"/sessions/{stored_session_id}"})
+    async def close(self, message: dict[str, Any], *, reason: str, keep_file: bool = False) -> None:
+        """Tell the viewers ``message``, close the sources' connections with ``reason``, stop the analysis and
+        close the file (removed unless ``keep_file``). Call once, after :attr:`closed` is set."""
+        self._publish(message)
         for queue in self._viewers:
             queue.put_nowait(None)  # the viewer's connection closes after the messages before it
         for source in self.sources:
             if source.socket is not None and source.connected:
-                await source.socket.close(code=1000, reason="set ended")
+                source.connected = False
+                with contextlib.suppress(RuntimeError):  # already closing
+                    await source.socket.close(code=1000, reason=reason)
+        await self.analysis.stop()
         if self._writer is not None:
             self._writer.close()
-        self.path.unlink(missing_ok=True)
+            self._writer = None
+        if not keep_file:
+            self.path.unlink(missing_ok=True)
+
+
+def viewer_queue() -> asyncio.Queue[str | None]:
+    return asyncio.Queue(maxsize=VIEWER_QUEUE_MESSAGES + 1)
 
 
 class LiveHub:
@@ -335,18 +524,65 @@ class LiveHub:
         self.live_dir.mkdir(parents=True, exist_ok=True)
         self.thresholds = dict(thresholds)
         self.sessions: dict[str, LiveSession] = {}
+        self.ended: OrderedDict[str, int] = OrderedDict()   # set id -> stored session id ("end set" again)
+        self.executor = ThreadPoolExecutor(ANALYSIS_THREADS, thread_name_prefix="hinge-live-analysis")
+        self._waiting_viewers: dict[str, list[asyncio.Queue[str | None]]] = {}
+        self._id_locks: dict[str, list] = {}   # set id -> [lock, users]
+
+    @asynccontextmanager
+    async def deciding(self, session_id: str):
+        """Exclusive for one set id: "end set" and discard decide one at a time (other sets go on meanwhile)."""
+        entry = self._id_locks.setdefault(session_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._id_locks[session_id]
 
     def open(self, session_id: str) -> LiveSession:
-        """The open session with this id, or a new one."""
-        if not SESSION_ID_PATTERN.match(session_id):
-            raise LiveProtocolError(f"session id {session_id!r}: expected 1-64 letters, digits, '-' or '_'")
+        """The open session with this id, or a new one (sources only: viewers :meth:`watch`)."""
+        check_session_id(session_id)
+        if session_id in self.ended:
+            raise LiveSetEnded(f"live set {session_id!r} has ended (stored as session {self.ended[session_id]}); "
+                               "start a new set")
         if session_id not in self.sessions:
             path = self.live_dir / f"{session_id}.csv"
             if path.exists():
-                raise LiveProtocolError(f"live set {session_id!r} was interrupted (the server stopped); store it "
-                                        "from the Live page, or start a new set")
-            self.sessions[session_id] = LiveSession(session_id, path, thresholds=self.thresholds)
+                raise LiveProtocolError(f"live set {session_id!r} was interrupted (the server stopped or no source "
+                                        "was connected for a while); store or discard it from the Live page")
+            if len(self.sessions) >= MAX_OPEN_SETS:
+                raise LiveProtocolError(f"{MAX_OPEN_SETS} live sets are open; end or discard one first")
+            session = self.sessions[session_id] = LiveSession(session_id, path, thresholds=self.thresholds,
+                                                              executor=self.executor)
+            for queue in self._waiting_viewers.pop(session_id, []):
+                session.add_viewer(queue)
         return self.sessions[session_id]
+
+    def watch(self, session_id: str) -> asyncio.Queue[str | None]:
+        """A viewer's queue: of the open set, or waiting for the set to open (the set is not created)."""
+        check_session_id(session_id)
+        if session_id in self.sessions:
+            return self.sessions[session_id].add_viewer()
+        if session_id in self.ended:
+            raise LiveSetEnded(f"live set {session_id!r} has ended: see /sessions/{self.ended[session_id]}")
+        queue = viewer_queue()
+        queue.put_nowait(json.dumps({"type": "snapshot", "state": None, "reps": [], "server_time_s": time.time(),
+                                     "session": {"id": session_id, "sensors": {}, "sources": [], "rep_count": 0,
+                                                 "started_at": None, "ended_session_id": None}}))
+        self._waiting_viewers.setdefault(session_id, []).append(queue)
+        return queue
+
+    def unwatch(self, session_id: str, queue: asyncio.Queue[str | None]) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id].remove_viewer(queue)
+        waiting = self._waiting_viewers.get(session_id, [])
+        if queue in waiting:
+            waiting.remove(queue)
+            if not waiting:
+                del self._waiting_viewers[session_id]
 
     def get(self, session_id: str) -> LiveSession:
         try:
@@ -355,23 +591,69 @@ class LiveHub:
             raise LiveSessionNotFound(session_id) from None
 
     def interrupted(self) -> list[str]:
-        """Ids of sets whose file is here but whose session is not open: the server stopped while recording."""
+        """Ids of sets whose file is here but whose session is not open (server stopped, or expired)."""
         return sorted(path.stem for path in self.live_dir.glob("*.csv") if path.stem not in self.sessions)
+
+    def remember_end(self, session_id: str, stored_id: int) -> None:
+        self.ended[session_id] = stored_id
+        while len(self.ended) > MAX_REMEMBERED_ENDS:
+            self.ended.popitem(last=False)
 
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
 
+    async def forget_if_empty(self, session: LiveSession) -> None:
+        """Remove a set that holds nothing and that nobody uses (a refused first message leaves no set)."""
+        if session.sensors or session._viewers or any(s.connected for s in session.sources) or session.closed:
+            return
+        if self.sessions.get(session.id) is session:
+            self.remove(session.id)
+            await session.analysis.stop()
+            session.path.unlink(missing_ok=True)
+
+    async def expire(self, idle_s: float = IDLE_EXPIRY_S) -> list[str]:
+        """Close the sets without a connected source for ``idle_s``; a set with samples keeps its file (listed as
+        interrupted), so nothing acknowledged is lost. Returns the expired ids."""
+        expired = []
+        for session in list(self.sessions.values()):
+            if session.abandoned_for_s() < idle_s:
+                continue
+            async with session.lock:
+                if session.closed:
+                    continue
+                session.closed = True
+                await session.close({"type": "expired"}, reason="set expired", keep_file=True)
+                if not session.sensors:
+                    session.path.unlink(missing_ok=True)
+            self.remove(session.id)
+            expired.append(session.id)
+        return expired
+
     async def run_sync(self, interval_s: float = SYNC_INTERVAL_S) -> None:
-        """fsync every open session's file every ``interval_s`` (runs for the server's lifetime)."""
+        """fsync every open session's file every ``interval_s`` and expire idle sets (the server's lifetime)."""
         while True:
             await asyncio.sleep(interval_s)
             for session in list(self.sessions.values()):
-                session.sync(interval_s)
+                try:
+                    await session.sync(interval_s)
+                except OSError:  # a full disk: say so, keep serving (the next second tries again)
+                    log.exception("fsync of live set %s failed", session.id)
+            await self.expire()
+
+    async def shutdown(self) -> None:
+        for session in list(self.sessions.values()):
+            await session.analysis.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def check_session_id(session_id: str) -> None:
+    if not SESSION_ID_PATTERN.fullmatch(session_id):
+        raise LiveProtocolError(f"session id {session_id!r:.80}: expected 1-64 letters, digits, '-' or '_'")
 
 
 def parse_hello(text: str) -> dict[str, Any]:
     """Check the first message of a connection; return it."""
-    message = _decode(text)
+    message = decode_message(text)
     if message.get("type") != "hello":
         raise LiveProtocolError(f"expected a 'hello' message first, found type {message.get('type')!r}")
     if message.get("protocol") != PROTOCOL:
@@ -381,6 +663,10 @@ def parse_hello(text: str) -> dict[str, Any]:
     metadata = message.get("metadata", {})
     if not isinstance(metadata, Mapping) or not all(isinstance(v, str) for v in metadata.values()):
         raise LiveProtocolError("hello: 'metadata' must be an object of strings")
+    if len(metadata) > MAX_METADATA_KEYS or not all(
+            METADATA_KEY_PATTERN.fullmatch(k) and len(v) <= MAX_METADATA_CHARS for k, v in metadata.items()):
+        raise LiveProtocolError(f"hello: 'metadata' takes at most {MAX_METADATA_KEYS} keys of letters, digits, "
+                                f"'_', '.' or '-', values of at most {MAX_METADATA_CHARS} characters")
     return message
 
 
@@ -404,10 +690,13 @@ def parse_samples(message: Mapping[str, Any]) -> tuple[str, np.ndarray, np.ndarr
     return sensor, time_s, acc_mps2, gyr_radps
 
 
-def _decode(text: str) -> dict[str, Any]:
+def decode_message(text: str | bytes) -> dict[str, Any]:
+    """One JSON object of at most ``MAX_MESSAGE_BYTES`` (nesting is bounded by the parser's recursion limit)."""
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise LiveProtocolError(f"a message of {len(text)} bytes; at most {MAX_MESSAGE_BYTES} are accepted")
     try:
         message = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise LiveProtocolError(f"not JSON ({error})") from None
     if not isinstance(message, dict):
         raise LiveProtocolError("expected a JSON object")
@@ -422,6 +711,15 @@ def _sensor(message: Mapping[str, Any], where: str) -> str:
 
 
 def _finite(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise LiveProtocolError(f"{where}: expected a finite number, found {value!r}")
-    return float(value)
+    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        not isinstance(value, int) or abs(value) < 1e300) else math.nan
+    if not math.isfinite(number):
+        raise LiveProtocolError(f"{where}: expected a finite number, found {value!r:.40}")
+    return number
+
+
+def _status(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorder's status of one sensor, known scalar fields only (it is shown to every viewer)."""
+    return {key: value[:MAX_METADATA_CHARS] if isinstance(value, str) else value for key, value in entry.items()
+            if key in STATUS_FIELDS and isinstance(value, (str, int, float, bool, type(None)))
+            and (not isinstance(value, float) or math.isfinite(value))}

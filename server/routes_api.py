@@ -146,7 +146,10 @@ def edit_session(store: Store, session_id: int, changes: SessionPatch) -> dict[s
     fields = changes.model_dump(exclude_unset=True)
     if "date" in fields:  # stored in UTC; a date without a zone is taken as UTC
         when = fields["date"]
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        try:
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        except OverflowError:
+            raise HTTPException(422, f"date: {fields['date'].isoformat()} is out of range in UTC") from None
         fields["date"] = when.isoformat(timespec="seconds")
     return to_session(store.update(session_id, **fields))
 

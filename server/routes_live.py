@@ -3,19 +3,33 @@ and the live and phone pages."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import secrets
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hinge.analysis.errors import HingeError
 from hinge.analysis.recording import SENSOR_NAMES
 
 from .auth import has_token
-from .live import LiveHub, LiveProtocolError, LiveSession, LiveSessionNotFound, parse_hello
+from .live import (
+    IDLE_EXPIRY_S,
+    MAX_MESSAGE_BYTES,
+    LiveHub,
+    LiveProtocolError,
+    LiveSession,
+    LiveSessionNotFound,
+    LiveSetEnded,
+    check_session_id,
+    decode_message,
+    parse_hello,
+)
 from .qr import qr_svg
 from .routes_api import Store, to_session
 from .sessions import create_session
@@ -26,6 +40,9 @@ pages = APIRouter(include_in_schema=False)
 
 # a WebSocket close reason must fit in 123 bytes
 _CLOSE_REASON_CHARS = 120
+# per ingest connection: messages per second sustained, and the burst allowed after a reconnect
+MESSAGES_PER_S = 25.0
+MESSAGE_BURST = 100.0
 
 
 def get_hub(request: Request) -> LiveHub:
@@ -39,6 +56,39 @@ def _session(request: Request, session_id: str) -> LiveSession:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
 
 
+class MessageRate:
+    """Token bucket of one connection: :meth:`wait` returns at once within the rate, else when a token is due.
+
+    A flooding client is slowed to ``per_s`` messages a second and, as every message yields to the event loop,
+    cannot hold up other requests."""
+
+    def __init__(self, per_s: float = MESSAGES_PER_S, burst: float = MESSAGE_BURST) -> None:
+        self.per_s, self.burst = per_s, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_s)
+        self.at = now
+        self.tokens -= 1.0
+        await asyncio.sleep(0.0 if self.tokens >= 0 else -self.tokens / self.per_s)
+
+
+async def receive_text(socket: WebSocket) -> str:
+    """The next text frame; a binary frame is a protocol error, a closed connection WebSocketDisconnect."""
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    if message.get("text") is None:
+        raise LiveProtocolError("binary frames are not part of hinge-live/1; send JSON text frames")
+    return message["text"]
+
+
+async def _close(socket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError):  # the connection is already closing
+        await socket.close(code=code, reason=reason.encode("utf-8")[:_CLOSE_REASON_CHARS].decode("utf-8", "ignore"))
+
+
 @router.websocket("/api/live/ingest")
 async def ingest(socket: WebSocket) -> None:
     """``hinge-live/1`` (docs/live-protocol.md): ``hello``, then ``samples``, ``gap``, ``status``, ``end``."""
@@ -46,43 +96,50 @@ async def ingest(socket: WebSocket) -> None:
     hub: LiveHub = socket.app.state.live
     session: LiveSession | None = None
     source = None
+    rate = MessageRate()
     try:
-        hello = parse_hello(await socket.receive_text())
+        hello = parse_hello(await receive_text(socket))
         session = hub.open(hello["session_id"])
         source = session.connect(hello, socket)
         while True:
-            reply = session.handle(source, await socket.receive_text())
+            text = await receive_text(socket)
+            await rate.wait()
+            reply = await session.handle(source, text)
             if reply is not None:
                 await socket.send_text(json.dumps(reply))
+    except LiveSetEnded as error:
+        await _close(socket, 1000 if str(error) == "set ended" else 1008, str(error))
     except HingeError as error:
-        await socket.close(code=1008, reason=str(error)[:_CLOSE_REASON_CHARS])
+        await _close(socket, 1008, str(error))
     except WebSocketDisconnect:
         pass
     finally:
         if session is not None and source is not None:
             session.disconnect(source)
+            await hub.forget_if_empty(session)
 
 
 @router.websocket("/api/live/{session_id}/view")
 async def view(socket: WebSocket, session_id: str) -> None:
     """Viewers: a ``snapshot`` first, then ``state``, ``rep``, ``session`` and finally ``ended`` messages.
 
-    A viewer that has gone away is noticed at the next message (at least one a second)."""
+    Watching never creates a set: a viewer of a set not open yet waits for it. A viewer that has gone away is
+    noticed at the next message (at least one a second while the set is open)."""
     await socket.accept()
+    hub: LiveHub = socket.app.state.live
     try:
-        session = socket.app.state.live.open(session_id)
-    except LiveProtocolError as error:
-        await socket.close(code=1008, reason=str(error)[:_CLOSE_REASON_CHARS])
+        queue = hub.watch(session_id)
+    except HingeError as error:
+        await _close(socket, 1008, str(error))
         return
-    queue = session.add_viewer()
     try:
         while (text := await queue.get()) is not None:
             await socket.send_text(text)
-        await socket.close(code=1000, reason="set ended")
+        await _close(socket, 1000, "set ended")
     except WebSocketDisconnect:
         pass
     finally:
-        session.remove_viewer(queue)
+        hub.unwatch(session_id, queue)
 
 
 @router.get("/api/live", summary="Open live sessions")
@@ -96,53 +153,98 @@ def get_live(request: Request, session_id: str) -> dict[str, Any]:
     return {**session.describe(), "state": session.state, "reps": session.reps}
 
 
-@router.post("/api/live/{session_id}/sensorlogger", summary="Sensor Logger HTTP push into a live session")
-def sensor_logger_push(
+@router.post("/api/live/{session_id}/sensorlogger", summary="Sensor Logger HTTP push into a live session",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "description": "one Sensor Logger push message ({'payload': [...]})"}}}}})
+async def sensor_logger_push(
     request: Request,
     session_id: str,
-    message: Annotated[dict[str, Any], Body(description="one Sensor Logger push message ({'payload': [...]})")],
     placement: Annotated[Literal[SENSOR_NAMES], Query(description="where the phone is worn")] = "hip",  # type: ignore[valid-type]  # a Literal built from a constant at import time
     platform: Annotated[Literal["android", "ios"] | None, Query(
         description="the phone's platform; needed on iOS (its push carries no total acceleration)")] = None,
 ) -> dict[str, int]:
     """Set Sensor Logger's push URL to this address (``?placement=back`` for the upper back, and ``&token=`` when
-    the server asks for one). The session is created by the first push."""
+    the server asks for one: Sensor Logger cannot send headers). The session is created by the first push."""
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > MAX_MESSAGE_BYTES:
+            raise HTTPException(413, f"a push message larger than {MAX_MESSAGE_BYTES} bytes")
+    message = decode_message(bytes(body))
+    hub = get_hub(request)
+    session = hub.open(session_id)
     try:
-        session = get_hub(request).open(session_id)
-    except LiveProtocolError as error:
-        raise HTTPException(422, str(error)) from None
-    return {"accepted": session.ingest_sensor_logger(message, sensor=placement, platform=platform)}
+        return {"accepted": await session.ingest_sensor_logger(message, sensor=placement, platform=platform)}
+    except HingeError:
+        await hub.forget_if_empty(session)  # a refused first push leaves no set behind
+        raise
 
 
 @router.post("/api/live/{session_id}/end", status_code=status.HTTP_201_CREATED,
-             summary="End the set: analyse the recording and store it as a session")
-async def end_set(request: Request, store: Store, session_id: str) -> dict[str, Any]:
-    """The stored report is the full offline analysis of everything recorded; viewers are sent to it. On an
-    analysis error (422) the live session stays open. A set interrupted by a server stop is stored from its file."""
+             summary="End the set: analyse the recording and store it as a session",
+             responses={200: {"description": "the set had already been stored: that session"}})
+async def end_set(request: Request, store: Store, session_id: str) -> Any:
+    """The stored report is the full offline analysis of everything recorded; viewers are sent to it. Ending a
+    set again answers its stored session (200). On an analysis error (422) the live session stays open. A set
+    interrupted by a server stop (or left without a source) is stored from its file."""
     hub = get_hub(request)
-    if session_id in hub.interrupted():
-        path = hub.live_dir / f"{session_id}.csv"
-        stored = await run_in_threadpool(
-            create_session, store, path.read_bytes(), filename=f"live-{session_id}.csv",
-            name=f"Live set {session_id} (interrupted)", notes="Recorded live; the server stopped during the set.")
-        path.unlink()
-        return to_session(stored)
-    session = _session(request, session_id)
-    content = session.finish()
-    stored = await run_in_threadpool(
-        create_session, store, content, filename=f"live-{session.id}.csv",
-        name=f"Live set {session.started_at[:16].replace('T', ' ')}", notes="Recorded live.")
-    await session.close(stored.id)
-    hub.remove(session.id)
+    check_session_id(session_id)
+    async with hub.deciding(session_id):  # a second "end set" waits, then answers the stored session
+        if session_id in hub.ended:
+            return JSONResponse(to_session(store.get(hub.ended[session_id])), status_code=status.HTTP_200_OK)
+        if session_id in hub.interrupted():
+            path = hub.live_dir / f"{session_id}.csv"
+            content = await run_in_threadpool(path.read_bytes)
+            stored = await run_in_threadpool(
+                create_session, store, content, filename=f"live-{session_id}.csv",
+                name=f"Live set {session_id} (interrupted)",
+                notes="Recorded live; the set was interrupted (server stopped, or no source for a while).")
+            hub.remember_end(session_id, stored.id)
+            path.unlink()
+            return to_session(stored)
+        session = _session(request, session_id)
+        async with session.lock:  # no sample is written meanwhile; the sources wait, then hear "set ended"
+            content = await run_in_threadpool(session.finish)
+            session.closed = True
+            try:
+                stored = await run_in_threadpool(
+                    create_session, store, content, filename=f"live-{session.id}.csv",
+                    name=f"Live set {session.started_at[:16].replace('T', ' ')}", notes="Recorded live.")
+            except BaseException:
+                session.closed = False
+                raise
+            session.ended_session_id = stored.id
+            hub.remember_end(session_id, stored.id)
+            hub.remove(session.id)
+    await session.analysis.drain()  # the viewers see every rep before being sent to the report
+    await session.close({"type": "ended", "session_id": stored.id, "url": f"/sessions/{stored.id}"},
+                        reason="set ended")
     return to_session(stored)
+
+
+@router.delete("/api/live/{session_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Discard an open or interrupted live set: nothing is stored")
+async def discard_set(request: Request, session_id: str) -> Response:
+    hub = get_hub(request)
+    check_session_id(session_id)
+    async with hub.deciding(session_id):
+        if session_id in hub.interrupted():
+            (hub.live_dir / f"{session_id}.csv").unlink(missing_ok=True)
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+        session = _session(request, session_id)
+        async with session.lock:
+            session.closed = True
+            hub.remove(session_id)
+    await session.close({"type": "discarded"}, reason="set discarded")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @pages.get("/live", response_class=HTMLResponse)
 def live_index(request: Request) -> HTMLResponse:
     hub = get_hub(request)
     sessions = sorted(hub.sessions.values(), key=lambda s: s.started_at, reverse=True)
-    return templates.TemplateResponse(request, "live_index.html",
-                                      {"sessions": sessions, "interrupted": hub.interrupted()})
+    return templates.TemplateResponse(request, "live_index.html", {
+        "sessions": sessions, "interrupted": hub.interrupted(), "idle_minutes": round(IDLE_EXPIRY_S / 60)})
 
 
 @pages.get("/live/new")

@@ -118,3 +118,20 @@ def _cell(rep: dict[str, Any], column: tuple[str, str, str, int], thresholds: di
         else:
             rating = "good"
     return {"text": "—" if value is None else f"{value:.{decimals}f}", "rating": rating}
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The JSON API's reference, rendered here from ``/openapi.json`` (no script or style from other hosts)."""
+    schema = request.app.openapi()
+    operations = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+         "description": op.get("description", ""),
+         "parameters": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                         "description": p.get("description") or p.get("schema", {}).get("description", "")}
+                        for p in op.get("parameters", [])],
+         "body": next(iter(op.get("requestBody", {}).get("content", {})), None),
+         "responses": {code: r.get("description", "") for code, r in op.get("responses", {}).items()}}
+        for path, methods in schema["paths"].items() for method, op in methods.items()
+    ]
+    return templates.TemplateResponse(request, "docs.html", {"info": schema["info"], "operations": operations})

@@ -6,8 +6,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hinge.analysis.errors import HingeError
 
 DEMO_RECORDINGS_DIR = Path(str(files("hinge.recordings")))  # the shipped demos, installed or in a checkout
 
@@ -35,6 +37,32 @@ class Settings(BaseSettings):
     token: str | None = Field(
         default=None, description="access token for ingest and API changes (hinge serve makes one off loopback)"
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=("localhost", "127.0.0.1", "::1"),
+        description="names the server answers to in the Host header (hinge serve adds its LAN address and host "
+        "name); e.g. HINGE_ALLOWED_HOSTS='[\"hinge.lan\"]'",
+    )
     demo_dir: Path | None = Field(
         default=DEMO_RECORDINGS_DIR, description="recordings imported on first start with an empty database"
     )
+
+    @field_validator("token")
+    @classmethod
+    def _usable_token(cls, token: str | None) -> str | None:
+        from .auth import check_token
+
+        return None if token is None else check_token(token)
+
+
+class SettingsError(HingeError):
+    """A ``HINGE_*`` variable or flag the server cannot start with."""
+
+
+def load_settings(**overrides) -> Settings:
+    """:class:`Settings` from the environment and ``overrides``; a bad value raises one-line SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "HINGE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise SettingsError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 EDITABLE_FIELDS = ("name", "date", "exercise", "load_kg", "notes")
 _SUMMARY_COLUMNS = "id, name, date, exercise, load_kg, notes, filename, placement, created_at, thresholds, report"
 _UPLOAD_SUFFIX = ".upload"
+_MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 class SessionNotFound(LookupError):
@@ -233,11 +234,11 @@ def _checked_id(session_id: object) -> int:
         raise SessionNotFound(session_id)
     if isinstance(session_id, int):
         key = session_id
-    elif isinstance(session_id, str) and session_id.isascii() and session_id.isdigit():
+    elif isinstance(session_id, str) and session_id.isascii() and session_id.isdigit() and len(session_id) < 20:
         key = int(session_id)
     else:
         raise SessionNotFound(session_id)
-    if key <= 0:
+    if not 0 < key <= _MAX_ID:
         raise SessionNotFound(session_id)
     return key
 

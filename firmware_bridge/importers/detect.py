@@ -8,11 +8,8 @@ listing the columns found and what is supported; other apps' CSVs are read by na
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
-import zipfile
-import zlib
 from collections.abc import Mapping
 
 from hinge.analysis.errors import RecordingError
@@ -27,11 +24,11 @@ from ._sensor_logger import (
     read_sensor_logger_json,
     read_sensor_logger_push,
 )
+from ._zip import read_zip_members
 
 SUPPORTED_FORMATS = ("hinge-recording/1 CSV, Sensor Logger export (zip, folder of CSVs or JSON) or push JSON, "
                      "phyphox CSV export (zip or CSV); any other CSV by naming its columns (--columns or --preset)")
 _ZIP_MAGIC = b"PK\x03\x04"
-_MAX_MEMBER_BYTES = 1 << 30
 
 
 def load_recording(data: bytes, filename: str, *, sensor: str = "hip", platform: str | None = None,
@@ -52,7 +49,8 @@ def load_recording(data: bytes, filename: str, *, sensor: str = "hip", platform:
     if not data.strip():
         raise RecordingError(f"{name}: empty file")
     if data.startswith(_ZIP_MAGIC) or name.lower().endswith(".zip"):
-        return load_recording_files(_unzip(data, name), sensor=sensor, name=name, platform=platform, columns=columns)
+        members = read_zip_members(data, name)
+        return load_recording_files(members, sensor=sensor, name=name, platform=platform, columns=columns)
     if columns is None and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _load_json(data, name, sensor=sensor, platform=platform)
     return load_recording_files({name: data}, sensor=sensor, name=name, platform=platform, columns=columns)
@@ -96,28 +94,10 @@ def _csv_kind(data: bytes) -> str | None:
     return None
 
 
-def _unzip(data: bytes, name: str) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
-            if any(m.file_size > _MAX_MEMBER_BYTES for m in members):
-                raise RecordingError(f"{name}: a zip member is larger than {_MAX_MEMBER_BYTES >> 20} MiB")
-            files = {m.filename: archive.read(m) for m in members}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise RecordingError(f"{name}: not a readable zip archive (truncated or damaged: {error})") from None
-    if not files:
-        raise RecordingError(f"{name}: the zip archive is empty")
-    return files
-
-
-def _hidden(path: str) -> bool:
-    return path.startswith("__MACOSX/") or posixpath.basename(path).startswith(".")
-
-
 def _load_json(data: bytes, name: str, *, sensor: str, platform: str | None) -> Recording:
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise RecordingError(f"{name}: not valid JSON ({error})") from None
     messages = document if isinstance(document, list) else [document]
     if messages and all(isinstance(m, dict) and "payload" in m for m in messages):

@@ -17,6 +17,13 @@ window.hinge = (() => {
   window.addEventListener("resize", () => resizeAll());
   window.addEventListener("beforeprint", () => resizeAll(680));
   window.addEventListener("afterprint", () => resizeAll());
+  // links that print the page (no inline handlers: the Content-Security-Policy allows none)
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("[data-submit-on-change]")) event.target.form.submit();
+  });
 
   async function errorMessage(response) {
     try {
@@ -110,7 +117,24 @@ window.hinge = (() => {
       button.addEventListener("click", async () => {
         button.disabled = true;
         const response = await fetch(button.dataset.postUrl, {method: "POST"});
-        if (response.status === 201) { window.location.assign(`/sessions/${(await response.json()).id}`); return; }
+        if (response.status === 200 || response.status === 201) {
+          window.location.assign(`/sessions/${(await response.json()).id}`);
+          return;
+        }
+        button.disabled = false;
+        window.alert(await errorMessage(response));
+      });
+    }
+  }
+
+  // buttons that discard something after a confirmation (data-delete-url, data-confirm, data-then)
+  function setUpDeleteButtons() {
+    for (const button of document.querySelectorAll("button[data-delete-url]")) {
+      button.addEventListener("click", async () => {
+        if (!window.confirm(button.dataset.confirm)) return;
+        button.disabled = true;
+        const response = await fetch(button.dataset.deleteUrl, {method: "DELETE"});
+        if (response.status === 204) { window.location.assign(button.dataset.then); return; }
         button.disabled = false;
         window.alert(await errorMessage(response));
       });
@@ -120,5 +144,6 @@ window.hinge = (() => {
   setUpUpload();
   setUpForms();
   setUpPostButtons();
+  setUpDeleteButtons();
   return {track, errorMessage};
 })();

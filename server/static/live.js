@@ -124,6 +124,11 @@
     } else if (message.type === "ended") {
       ended = true;
       window.location.assign(message.url);
+    } else if (message.type === "discarded" || message.type === "expired") {
+      ended = true;
+      element("connection").dataset.state = "ended";
+      element("status-text").textContent = message.type === "discarded" ? "this set was discarded"
+        : "this set expired without a source; store or discard it under Live";
     }
   }
 
@@ -149,7 +154,7 @@
       endButton.disabled = true;
       element("end-status").textContent = "Analysing the set …";
       const response = await fetch(`/api/live/${encodeURIComponent(sessionId)}/end`, {method: "POST"});
-      if (response.status === 201) {
+      if (response.status === 200 || response.status === 201) {
         ended = true;
         window.location.assign(`/sessions/${(await response.json()).id}`);
         return;

@@ -15,9 +15,10 @@ from hinge.firmware_bridge.live import ingest_url
 
 
 def test_ingest_url_from_the_server_base():
-    assert ingest_url("http://localhost:8000/") == "ws://localhost:8000/api/live/ingest"
-    assert ingest_url("https://coach.example") == "wss://coach.example/api/live/ingest"
-    assert ingest_url("ws://h:1/x") == "ws://h:1/x"
+    assert ingest_url("http://localhost:8000/") == ("ws://localhost:8000/api/live/ingest", None)
+    assert ingest_url("https://coach.example") == ("wss://coach.example/api/live/ingest", None)
+    assert ingest_url("ws://h:1/x") == ("ws://h:1/x", None)
+    assert ingest_url("https://h:1/?token=abc&x=1") == ("wss://h:1/api/live/ingest?x=1", "abc")
     with pytest.raises(DeviceError, match="expected an http"):
         ingest_url("localhost:8000")
 
@@ -26,9 +27,11 @@ def test_recorded_samples_reach_the_live_view_in_order(tmp_path):
     motion = simulate_preset("clean", seed=5).recording
     messages: list[dict] = []
     paths: list[str] = []
+    authorizations: list[str] = []
 
     async def handler(socket):
         paths.append(socket.request.path)
+        authorizations.append(socket.request.headers.get("Authorization"))
         async for text in socket:
             messages.append(json.loads(text))
 
@@ -45,11 +48,11 @@ def test_recorded_samples_reach_the_live_view_in_order(tmp_path):
                     await asyncio.sleep(0.02)
 
             await record_emulated(tmp_path / "set.csv", emulators, rate_hz=100, scenario=scenario,
-                                  server_url=f"http://127.0.0.1:{port}")
+                                  server_url=f"http://127.0.0.1:{port}?token=t0ken")
             await asyncio.sleep(0.2)  # let the handler read the last frames
 
     asyncio.run(scenario_with_server())
-    assert paths == ["/api/live/ingest"]
+    assert paths == ["/api/live/ingest"] and authorizations == ["Bearer t0ken"]  # the token never in the URL
     assert messages[0]["type"] == "hello" and messages[0]["protocol"] == "hinge-live/1"
     assert messages[0]["metadata"]["back_device"] == "F0:00:00:00:00:01"
     assert messages[-1] == {"type": "end"}

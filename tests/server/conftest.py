@@ -19,6 +19,9 @@ from fastapi.testclient import TestClient
 from hinge.server.app import create_app
 from hinge.server.settings import Settings
 
+# the TestClient's own host name, besides the loopback names every server answers to
+TEST_HOSTS = ("testserver", *Settings().allowed_hosts)
+
 
 @pytest.fixture(scope="session")
 def simulated() -> Callable[..., bytes]:
@@ -49,7 +52,7 @@ def make_client(data_dir: Path) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(**overrides) -> TestClient:
-        settings = Settings(**{"data_dir": data_dir, "demo_dir": None, **overrides})
+        settings = Settings(**{"data_dir": data_dir, "demo_dir": None, "allowed_hosts": TEST_HOSTS, **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)

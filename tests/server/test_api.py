@@ -282,7 +282,8 @@ def test_an_unexpected_failure_is_still_a_json_message(data_dir, monkeypatch):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     monkeypatch.setattr(SessionStore, "sessions", broken)
-    with TestClient(create_app(Settings(data_dir=data_dir, demo_dir=None)), raise_server_exceptions=False) as client:
+    settings = Settings(data_dir=data_dir, demo_dir=None, allowed_hosts=("testserver",))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         response = client.get("/api/sessions")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error (DatabaseError); see the server log"}
@@ -304,7 +305,7 @@ def test_openapi_documents_every_endpoint(client):
         ("/api/sessions/{session_id}/report.json", "get"), ("/api/sessions/{session_id}/reps.csv", "get"),
         ("/api/sessions/{session_id}/series", "get"),
         ("/api/live", "get"), ("/api/live/{session_id}", "get"), ("/api/live/{session_id}/end", "post"),
-        ("/api/live/{session_id}/sensorlogger", "post"),
+        ("/api/live/{session_id}/sensorlogger", "post"), ("/api/live/{session_id}", "delete"),
     }
     assert all(op.get("summary") for op in operations.values())
     upload = operations["/api/sessions", "post"]

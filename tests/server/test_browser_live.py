@@ -10,6 +10,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 from test_browser import CHROMIUM, api, browser, screenshot  # noqa: F401 (browser is a fixture)
 
 from hinge.analysis.coaching import cue_for
@@ -26,6 +27,7 @@ EVENT_RATE_HZ = 60.0  # Chrome fires devicemotion at about 60 Hz
 REPS_PLAYED = 5  # of the "rounding" preset, seed 4: the fifth rounds the back (29°), the others do not
 SETTLE_AFTER_S = 3.0  # standing after the last rep, so its lockout is confirmed
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+WAIT_MS = 120_000  # deadline of every wait on the pages (never reached on an idle machine)
 
 
 # the page's speech goes into a list instead of the speakers
@@ -96,21 +98,23 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.click("#start")
     for page, _cdp in phones.values():
-        page.wait_for_selector("#connection[data-state=connected]")
+        page.wait_for_selector("#connection[data-state=connected]", timeout=WAIT_MS)
     play(phones, motion)
 
-    viewer.wait_for_function(f"document.getElementById('live').dataset.repCount === '{REPS_PLAYED}'", timeout=10_000)
+    # generous deadlines, no timing assertions: the suite runs on busy machines (waits use no eval: the CSP)
+    expect(viewer.locator("#live")).to_have_attribute("data-rep-count", str(REPS_PLAYED), timeout=WAIT_MS)
     rows = viewer.locator("#live-reps tbody tr")
     assert rows.count() == REPS_PLAYED
     assert viewer.inner_text("#rep-count") == str(REPS_PLAYED)
     assert viewer.get_attribute("#live", "data-calibrated") == "true"
     assert re.fullmatch(r"-?\d+°", viewer.inner_text("#trunk-angle"))
     phone = phones["hip"][0]
-    assert int(phone.inner_text("#rate")) >= 40 and phone.inner_text("#buffered") in ("0", "1")
+    expect(phone.locator("#buffered")).to_have_text("0", timeout=WAIT_MS)  # every batch acknowledged
+    assert int(phone.inner_text("#rate")) > 0
     screenshot(viewer, "live-view.png")
     small = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True).new_page()  # the live page on a phone
     small.goto(f"{server.url}live/{session_id}")
-    small.wait_for_function(f"document.getElementById('live').dataset.repCount === '{REPS_PLAYED}'")
+    expect(small.locator("#live")).to_have_attribute("data-rep-count", str(REPS_PLAYED), timeout=WAIT_MS)
     assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(small, "live-view-phone.png")
     small.context.close()
@@ -123,7 +127,7 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
     assert viewer.inner_text("#last-cue") == cue_for("back_rounding").cue
 
     viewer.click("#end-set")
-    viewer.wait_for_url(re.compile(r"/sessions/\d+$"), timeout=30_000)
+    viewer.wait_for_url(re.compile(r"/sessions/\d+$"), timeout=WAIT_MS)
     stored_id = int(viewer.url.rsplit("/", 1)[1])
     report = api(server, f"/api/sessions/{stored_id}")["report"]
     assert report["summary"]["rep_count"] == REPS_PLAYED
@@ -133,7 +137,7 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
         assert abs(live_depth - rep["trunk_angle_deg"]) < 5
     assert [rep["flags"] for rep in full_reps] == [t["flags"] for t in truth_reps]
     for page, _cdp in phones.values():  # the phones were told the set ended
-        page.wait_for_selector("#connection[data-state=ended]")
+        page.wait_for_selector("#connection[data-state=ended]", timeout=WAIT_MS)
 
     # units and axes: every stored sample is one of the played readings, as the browser rounds them
     # (0.1 m/s², 0.1 °/s): a swapped axis, a flipped sign or a missed deg → rad conversion would not match
@@ -169,24 +173,25 @@ def test_a_phone_rides_out_a_network_drop_without_losing_or_repeating_samples(br
 
     page.route_web_socket(re.compile(r"/api/live/ingest"), route)
     page.click("#start")
-    page.wait_for_selector("#connection[data-state=connected]")
-    page.wait_for_function("Number(document.getElementById('sent').textContent) > 0")
+    page.wait_for_selector("#connection[data-state=connected]", timeout=WAIT_MS)
+    expect(page.locator("#sent")).not_to_have_text("0", timeout=WAIT_MS)
     network["up"] = False
     connections[-1].close(code=1001, reason="network down")
-    page.wait_for_selector("#connection[data-state=reconnecting]")
-    page.wait_for_function("Number(document.getElementById('buffered').textContent) >= 15")  # 1.5 s kept
+    page.wait_for_selector("#connection[data-state=reconnecting]", timeout=WAIT_MS)
+    at_least_15 = re.compile(r"^(1[5-9]|[2-9]\d|\d{3,})$")
+    expect(page.locator("#buffered")).to_have_text(at_least_15, timeout=WAIT_MS)  # 1.5 s kept
     network["up"] = True
-    page.wait_for_selector("#connection[data-state=connected]")
-    page.wait_for_function("document.getElementById('buffered').textContent === '0'")
+    page.wait_for_selector("#connection[data-state=connected]", timeout=WAIT_MS)
+    expect(page.locator("#buffered")).to_have_text("0", timeout=WAIT_MS)
     page.click("#start")  # stop: the last batch goes out, then 'end'
-    for _ in range(50):
-        live = api(server, "/api/live/drop")
-        if not live["sources"][-1]["connected"]:
-            break
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while (live := api(server, "/api/live/drop"))["sources"][-1]["connected"]:
+        assert time.monotonic() < deadline, "the phone's 'end' never arrived"
         page.wait_for_timeout(100)
     recorded = read_recording(server.live_file("drop")).sensors["hip"]
     assert len(connections) >= 2
+    # every sample the page made is in the file (none missing across the drop), each once, in order; the
+    # spacing of the stamps is left alone: on a busy machine the browser itself fires events irregularly
     assert recorded.sample_count == int(page.inner_text("#sent")) == live["sensors"]["hip"]["sample_count"]
-    assert np.all(np.diff(recorded.time_s) > 0)  # each sample once, in order
-    assert np.diff(recorded.time_s).max() < 0.1  # and none missing across the drop
+    assert np.all(np.diff(recorded.time_s) > 0)
     page.context.close()

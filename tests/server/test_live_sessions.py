@@ -204,8 +204,14 @@ def test_end_set_without_samples_or_session(client):
     with client.websocket_connect(INGEST) as source:
         source.send_json(hello("empty"))
         source.send_json({"type": "end"})
-    response = client.post("/api/live/empty/end")
-    assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+    response = client.post("/api/live/empty/end")  # a set left without samples or sources is not kept
+    assert response.status_code == 404 and response.json() == {"detail": "no open live session 'empty'"}
+    with client.websocket_connect(INGEST) as source, client.websocket_connect("/api/live/empty/view") as viewer:
+        source.send_json(hello("empty"))
+        settle(source)
+        response = client.post("/api/live/empty/end")  # the source is still connected: the set is open
+        assert response.status_code == 422 and response.json() == {"detail": "live session 'empty' has no samples yet"}
+        assert viewer.receive_json()["type"] == "snapshot"
 
 
 def test_the_token_guards_ingest_and_changes_but_not_reading(make_client, simulated):
@@ -238,8 +244,13 @@ def test_live_and_phone_pages(client):
     assert "None: start one above" in client.get("/live").text
     new = client.get("/live/new", follow_redirects=False)
     assert new.status_code == 303 and re.fullmatch(r"/live/[0-9a-f]{8}", new.headers["location"])
-    with client.websocket_connect("/api/live/gym-1/view") as viewer:  # opening the live page opens the session
+    with client.websocket_connect("/api/live/gym-1/view") as viewer:  # watching waits for the set; it opens none
         assert viewer.receive_json()["session"]["id"] == "gym-1"
+        assert client.get("/api/live").json() == []
+        source = client.websocket_connect(INGEST).__enter__()
+        source.send_json(hello("gym-1"))
+        settle(source)
+        assert viewer.receive_json()["type"] == "snapshot"  # the set opened: the waiting viewer is attached
         page = client.get("/live/gym-1").text
         assert page.count("<svg") == 2 and 'href="http://testserver/phone?session=gym-1&amp;placement=back"' in page
         assert "/api/live/gym-1/sensorlogger?placement=hip" in page and 'id="end-set"' in page
@@ -247,4 +258,62 @@ def test_live_and_phone_pages(client):
         phone = client.get("/phone?placement=back").text
         assert '<option value="gym-1">gym-1 (started' in phone
         assert 'value="back" checked' in phone and "a new live set" in phone
+        source.__exit__(None, None, None)
     assert client.get("/phone?placement=knee").status_code == 422
+
+
+def test_a_set_whose_analysis_falls_behind_drops_display_updates_never_samples(client, clean_set, monkeypatch):
+    """The analysis is held up (a gate) while the whole set streams in: every message is still acknowledged
+    (ingest does not wait for the analysis), the queue overflows, and the analysis catches up from the file."""
+    import threading
+
+    from hinge.server import live
+
+    monkeypatch.setattr(live, "ANALYSIS_QUEUE_CHUNKS", 4)
+    gate = threading.Event()
+    analyse = live.SetAnalysis._analyse
+
+    def held_up(self, batch, replay):
+        assert gate.wait(120), "the test never opened the gate"
+        return analyse(self, batch, replay)
+
+    monkeypatch.setattr(live.SetAnalysis, "_analyse", held_up)
+    messages = list(batches(clean_set.recording, batch_s=0.25))
+    with client.websocket_connect("/api/live/behind/view") as viewer:
+        with client.websocket_connect(INGEST) as source:
+            source.send_json(hello("behind"))
+            for seq, message in enumerate(messages):
+                source.send_json({**message, "seq": seq})
+                assert source.receive_json() == {"type": "ack", "seq": seq}
+        assert len(messages) > 4 * live.ANALYSIS_QUEUE_CHUNKS
+        gate.set()
+        ended = client.post("/api/live/behind/end")
+        assert ended.status_code == 201, ended.text
+        received = receive_until(viewer, "ended")
+    snapshots = [m for m in received if m["type"] == "snapshot"]
+    after = received[received.index(snapshots[-1]) + 1:]
+    live_reps = snapshots[-1]["reps"] + [m["rep"] for m in after if m["type"] == "rep"]
+    assert len(live_reps) == ended.json()["report"]["summary"]["rep_count"] == len(clean_set.truth.reps)
+    states = [m for m in received if m["type"] == "state"]
+    assert len(states) < len(messages)  # display updates were dropped
+    stored = read_recording(client.get(f"/api/sessions/{ended.json()['id']}/recording").content)
+    assert sum(s.sample_count for s in stored.sensors.values()) == sum(len(m["time_s"]) for m in messages)
+
+
+def test_an_abandoned_set_expires_and_keeps_its_file_to_store_or_discard(client, clean_set, data_dir):
+    hub = client.app.state.live
+    with client.websocket_connect(INGEST) as source:
+        source.send_json(hello("abandoned"))
+        for message in list(batches(clean_set.recording, batch_s=0.5))[:10]:
+            source.send_json(message)
+        settle(source)
+        assert client.portal.call(hub.expire, 0.0) == []  # a connected source keeps it open
+    assert client.portal.call(hub.expire, 0.0) == ["abandoned"]
+    assert client.get("/api/live").json() == [] and (data_dir / "live" / "abandoned.csv").is_file()
+    assert "abandoned" in client.get("/live").text  # listed as interrupted, to store or discard
+    with client.websocket_connect(INGEST) as source, pytest.raises(WebSocketDisconnect) as closed:
+        source.send_json(hello("abandoned"))  # its sources cannot silently start a second file
+        source.receive_json()
+    assert closed.value.code == 1008 and "interrupted" in closed.value.reason
+    assert client.delete("/api/live/abandoned").status_code == 204
+    assert not (data_dir / "live" / "abandoned.csv").exists()
