@@ -49,6 +49,8 @@ class RepSegmenter:
     final_after_s: float = 3.0             # causal mode: a rep is final no sooner than this after its end
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
+    max_shallow_rep_s: float = 8.0         # ... and, like a rep found by its height dip alone, to last at most
+                                          # this long (a car's braking and turning tilt for longer)
     max_stepping_share: float = 0.25      # ... and no more than this share of it spent stepping:
     step_band_hz: tuple[float, float] = (1.3, 3.0)  # step impacts of walking and stair climbing ...
     step_acc_mps2: float = 1.0            # ... above this RMS ...
@@ -176,7 +178,8 @@ class RepSegmenter:
             if height_m is not None and group.size == 1 and int(group[0]) in by_dip:
                 top, next_top = by_dip[int(group[0])]
                 rep = self._height_rep(height_m, top, int(group[0]), next_top)
-                if stepping is None or stepping[rep.start:rep.end + 1].mean() <= self.max_stepping_share:
+                brief = rep.end - rep.start <= self.max_shallow_rep_s * rate_hz
+                if brief and (stepping is None or stepping[rep.start:rep.end + 1].mean() <= self.max_stepping_share):
                     reps.append(rep)
                 continue
             peak = int(group[np.argmax(smooth[group])])
@@ -204,7 +207,7 @@ class RepSegmenter:
                 right_top == right_limit == smooth.size - 1 and smooth[peak] - smooth[-1] < inside)
             long_enough = end - start >= self.min_rep_s * rate_hz
             measured = height_m if valid is None or valid[start:end + 1].all() else None
-            if long_enough and self._confirmed(smooth, measured, stepping, start, peak, end):
+            if long_enough and self._confirmed(smooth, measured, stepping, start, peak, end, rate_hz=rate_hz):
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
 
@@ -246,13 +249,16 @@ class RepSegmenter:
         return np.repeat(walking, block)[np.minimum(np.arange(n), walking.size * block - 1)]
 
     def _confirmed(self, smooth: np.ndarray, height_m: np.ndarray | None, stepping: np.ndarray | None, start: int,
-                   peak: int, end: int) -> bool:
+                   peak: int, end: int, *, rate_hz: float) -> bool:
         """A shallow tilt (under ``confirm_excursion_deg`` against its tops: a sway, a fidget, a car braking)
-        is a rep only when the sensor's height dips with it as in a squat (``min_rep_height_dip_m``), and not
-        while the lifter is stepping (walking or climbing stairs moves the height too)."""
+        is a rep only when the sensor's height dips with it as in a squat (``min_rep_height_dip_m``), not while
+        the lifter is stepping (walking or climbing stairs moves the height too), and when it lasts at most
+        ``max_shallow_rep_s`` (a car's braking and turning tilt the accelerometer's gravity for longer)."""
         if smooth[peak] - max(smooth[start], smooth[end]) >= self.confirm_excursion_deg:
             return True
         if height_m is None or (stepping is not None and stepping[start:end + 1].mean() > self.max_stepping_share):
+            return False
+        if end - start > self.max_shallow_rep_s * rate_hz:
             return False
         reach = (end - start) // 2 + 1  # the tops may lie a little outside the tilt's own bounds
         lowest = start + int(np.argmin(height_m[start:end + 1]))

@@ -183,3 +183,52 @@ def test_a_hip_sensor_alone_starting_a_continuous_set_keeps_its_standing(movemen
 
 def sample_set(rng, movement: str) -> list:
     return [replace(sample_rep(rng, movement), top_pause_s=0.0) for _ in range(8)]
+
+
+def _rotation(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle_rad) * skew + (1 - np.cos(angle_rad)) * skew @ skew
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_car_drive_is_not_reps(seed):
+    """Seated in a car (back sensor on a reclined trunk, phone in the back pocket): braking and accelerating,
+    turns with their yaw rate and centripetal pull, road vibration and bumps. No rep is a hinge here."""
+    rng = np.random.default_rng(seed)
+    rate_hz, duration_s = 100.0, 120.0
+    time_s = np.arange(int(rate_hz * duration_s)) / rate_hz
+
+    def smooth_events(count: int, amplitude: float) -> np.ndarray:
+        out = np.zeros_like(time_s)
+        for centre, width, size in zip(rng.uniform(5, duration_s - 5, count), rng.uniform(2, 6, count),
+                                       rng.uniform(-amplitude, amplitude, count)):
+            out += size * np.exp(-0.5 * ((time_s - centre) / (width / 3)) ** 2)
+        return out
+
+    forward_mps2 = smooth_events(8, 3.0)             # braking and accelerating
+    yaw_radps = smooth_events(6, 0.4)                # turns
+    speed_mps = 12.0 + np.cumsum(forward_mps2) / rate_hz
+    lateral_mps2 = speed_mps * yaw_radps             # centripetal pull in the turns
+    # the seat's height: road vibration (a millimetre at 8-15 Hz) and bumps (2-4 cm, a tenth of a second)
+    height_m = sum(0.001 * np.sin(2 * np.pi * rng.uniform(8, 15) * time_s + rng.uniform(0, 2 * np.pi))
+                   for _ in range(3))
+    for bump in rng.uniform(2, duration_s - 2, 10):
+        height_m = height_m + rng.uniform(0.02, 0.04) * np.exp(-0.5 * ((time_s - bump) / 0.1) ** 2)
+    vertical_mps2 = np.gradient(np.gradient(height_m)) * rate_hz**2
+    world_mps2 = np.column_stack([forward_mps2, lateral_mps2, vertical_mps2 + 9.81])
+    sensors = {}
+    for name, recline_deg in (("back", -20.0), ("hip", -70.0)):  # seated: trunk reclined, pelvis rolled back
+        mounting = _rotation(rng.standard_normal(3), rng.uniform(0, np.pi))  # sensor -> body, any way round
+        body_to_world = _rotation(np.array([0.0, 1.0, 0.0]), np.radians(recline_deg))
+        world_to_sensor = (body_to_world @ mounting).T
+        gyr = np.column_stack([np.zeros_like(yaw_radps), np.zeros_like(yaw_radps), yaw_radps]) @ world_to_sensor.T
+        acc = world_mps2 @ world_to_sensor.T + 0.05 * rng.standard_normal((time_s.size, 3))
+        sensors[name] = SensorStream(time_s.copy(), acc, gyr + 0.01 * rng.standard_normal((time_s.size, 3)))
+    try:
+        report = build_report(analyze(Recording(sensors=sensors, metadata={})))
+    except AnalysisError as error:  # refused: nothing turns about a horizontal axis
+        assert "no hinging movement" in str(error) and "\n" not in str(error)
+    else:
+        assert [r for r in report["reps"] if not r.get("partial")] == []
+        assert any(w["code"] == "no_lifting" for w in report["warnings"])
