@@ -8,7 +8,7 @@ from .errors import AnalysisError
 from .resample import StreamQuality
 
 LOW_RATE_HZ = 40.0
-MIN_RATE_HZ = 10.0  # below this a rep (1–3 s) is a handful of samples: the recording is refused
+MIN_USABLE_RATE_HZ = 10.0  # below this a rep (1–3 s) is a handful of samples: the recording is refused
 JITTER_WARN_PERIODS = 0.2
 GAP_WARN_S = 0.1
 DROPPED_WARN_FRACTION = 0.005
@@ -51,7 +51,7 @@ def stream_warnings(sensor: str, q: StreamQuality, *, origin_s: float) -> list[Q
 
 
 def require_usable_rate(sensor: str, q: StreamQuality) -> None:
-    """Raise :class:`AnalysisError` (one line) when ``sensor`` samples below ``MIN_RATE_HZ``."""
-    if q.sampling_rate_hz < MIN_RATE_HZ:
-        raise AnalysisError(f"sensor {sensor} samples at {q.sampling_rate_hz:.1f} Hz; at least {MIN_RATE_HZ:.0f} Hz "
-                            "is needed to follow a rep (record at 25 Hz or more)")
+    """Raise :class:`AnalysisError` (one line) when ``sensor`` samples below ``MIN_USABLE_RATE_HZ``."""
+    if q.sampling_rate_hz < MIN_USABLE_RATE_HZ:
+        raise AnalysisError(f"sensor {sensor} samples at {q.sampling_rate_hz:.1f} Hz; at least "
+                            f"{MIN_USABLE_RATE_HZ:.0f} Hz is needed to follow a rep (record at 25 Hz or more)")

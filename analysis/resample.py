@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import RecordingError
 from .filters import median_filter  # SciPy's, without its import time
-from .limits import check_grid_samples, check_rate_hz, rate_estimate_hz
+from .limits import BATCH_GAP_FACTOR, check_grid_samples, check_rate_hz, rate_estimate_hz
 from .recording import SensorStream
 
 PHASE_WINDOW_SAMPLES = 128
@@ -88,7 +88,7 @@ def regularize(name: str, stream: SensorStream) -> UniformStream:
         raise RecordingError(f"sensor {name} has only {stream.sample_count} samples; at least {MIN_SAMPLES} are needed")
     t_raw = stream.time_s
     # first pass: stamp groups (batches) may hide the true spacing, so allow wide intervals
-    rate = rate_estimate_hz(t_raw, gap_factor=5.0)
+    rate = rate_estimate_hz(t_raw, gap_factor=BATCH_GAP_FACTOR)
     check_rate_hz(name, rate)
     duplicates = int((np.diff(t_raw) == 0).sum())
     t = t_raw
