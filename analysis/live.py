@@ -11,8 +11,10 @@ beside the offline one:
   soon as the next descent is certain) or the trunk stayed at its top; the previous analysis must have found it
   alike (``unchanged_s``: the height channel's filters settle); and while the calibration is uncertain (the
   report would warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`) reps wait for it;
-* angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
-  :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
+* angles for the display between analyses: :class:`LiveAngles`, a :class:`~analysis.angles.StreamingAngles` per
+  sensor (online VQF and the same :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration of the
+  latest analysis (:func:`angle_calibrations`: small, so a server can run the analysis in another process and
+  keep the display's angles beside its clients).
 
 Live reps are :class:`~analysis.metrics.Rep` records, turned into JSON by :func:`~analysis.report.rep_json` as
 the report does; times are seconds since the session's first sample. :func:`replay` runs a recording through
@@ -21,12 +23,13 @@ the live analysis in ``REPLAY_CHUNK_S`` chunks (``hinge analyze FILE --live``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .angles import StreamingAngles
+from .calibration import SegmentCalibration
 from .errors import HingeError
 from .metrics import Rep
 from .pipeline import AnalysisOptions, AnalysisResult, analyze, sets_of, uncertain_calibration
@@ -58,6 +61,86 @@ class LiveState:
                 "rep_count": self.rep_count, "last_rep": rep_json(self.last_rep) if self.last_rep else None}
 
 
+@dataclass(frozen=True)
+class AngleCalibration:
+    """What the display's angles of one sensor take from an analysis."""
+
+    sampling_rate_hz: float
+    gyr_sign: float               # -1 for a sensor whose gyroscope the analysis reversed (a left-handed frame)
+    segment: SegmentCalibration
+
+
+def angle_calibrations(result: AnalysisResult) -> dict[str, AngleCalibration]:
+    """The calibration in force for the display, per sensor the analysis calibrated."""
+    return {name: AngleCalibration(stream.sampling_rate_hz, -1.0 if result.units.axes[name].reversed else 1.0,
+                                   result.calibration.segments[name])
+            for name, stream in result.streams.items()}
+
+
+class LiveAngles:
+    """The display's angles between analyses, as chunks arrive: per sensor a
+    :class:`~analysis.angles.StreamingAngles` with the calibration of the latest analysis (:meth:`calibrate`).
+    A sensor's chunks before its first calibration wait (the last ``max_window_s``) and go through its filter
+    then; times are seconds since the first sample pushed.
+
+    Parameters
+    ----------
+    max_gap_s : a sensor silent for longer than this shows no angle (the analysis bridges gaps up to
+        ``AnalysisOptions.max_interpolated_gap_s``).
+    max_window_s : the longest span of a sensor's chunks kept waiting for its first calibration.
+    """
+
+    def __init__(self, *, max_gap_s: float, max_window_s: float = MAX_WINDOW_S) -> None:
+        self.max_gap_s = max_gap_s
+        self.max_window_s = max_window_s
+        self.calibrations: dict[str, AngleCalibration] = {}
+        self.now_s = 0.0
+        self._origin_s: float | None = None
+        self._filters: dict[str, StreamingAngles] = {}
+        self._waiting: dict[str, list[Chunk]] = {}
+        self._angle_deg: dict[str, float] = {}
+        self._last_s: dict[str, float] = {}   # each sensor's last sample
+
+    def push(self, chunk: Chunk) -> None:
+        """Take one chunk: its sensor's angle follows it once the sensor is calibrated."""
+        if chunk.sample_count == 0:
+            return
+        self._origin_s = min(np.inf if self._origin_s is None else self._origin_s, float(chunk.time_s[0]))
+        self._last_s[chunk.sensor] = float(chunk.time_s[-1]) - self._origin_s
+        self.now_s = max(self.now_s, self._last_s[chunk.sensor])
+        if chunk.sensor in self._filters:
+            self._angle_deg[chunk.sensor] = self._angle(chunk)
+            return
+        waiting = self._waiting.setdefault(chunk.sensor, [])
+        waiting.append(chunk)
+        while len(waiting) > 1 and waiting[1].time_s[0] < chunk.time_s[-1] - self.max_window_s:
+            waiting.pop(0)
+
+    def calibrate(self, calibrations: Mapping[str, AngleCalibration]) -> None:
+        """Use an analysis's calibrations from now on; a sensor calibrated for the first time gets its filter,
+        fed with the chunks that waited."""
+        self.calibrations.update(calibrations)
+        for name, calibration in calibrations.items():
+            if name not in self._filters:
+                self._filters[name] = StreamingAngles(calibration.sampling_rate_hz, gyr_sign=calibration.gyr_sign)
+                waiting = self._waiting.pop(name, [])
+                if waiting:
+                    self._angle_deg[name] = self._angle(Chunk(name, *(
+                        np.concatenate([getattr(c, k) for c in waiting]) for k in ("time_s", "acc_mps2", "gyr_radps"))))
+
+    def state(self, reps: Sequence[Rep]) -> LiveState:
+        """The current angles with the reps reported so far, for the display."""
+        calibrated = bool(self.calibrations)
+        # a sensor that dropped out (silent for longer than the analysis bridges) shows no angle
+        fresh = {n: a for n, a in self._angle_deg.items() if self.now_s - self._last_s[n] <= self.max_gap_s}
+        return LiveState(time_s=self.now_s, calibrated=calibrated, status="live" if calibrated else WAITING_STATUS,
+                         trunk_angle_deg=fresh.get("back"), pelvis_angle_deg=fresh.get("hip"),
+                         rep_count=sum(not r.partial for r in reps), last_rep=reps[-1] if reps else None)
+
+    def _angle(self, chunk: Chunk) -> float:
+        return float(self._filters[chunk.sensor].update(chunk, self.calibrations[chunk.sensor].segment)[-1])
+
+
 class LiveAnalyzer:
     """The analysis of one live set, fed chunk by chunk (see module docstring).
 
@@ -68,11 +151,13 @@ class LiveAnalyzer:
     reanalyze_every_s : stream time between two runs of the analysis; :meth:`update` runs it when due.
     max_window_s : the analysis window's longest span; older samples are dropped (reps found before stay).
     unchanged_s : a rep is final only once the previous analysis found it too, its bottom and end within this.
+    show_angles : keep the display's angles (:attr:`angles`, :meth:`state`); False where the display runs
+        elsewhere with the calibrations of :attr:`result` (:func:`angle_calibrations`).
     """
 
     def __init__(self, *, options: AnalysisOptions | None = None, metadata: Mapping[str, str] | None = None,
                  reanalyze_every_s: float = REANALYZE_EVERY_S,
-                 max_window_s: float = MAX_WINDOW_S, unchanged_s: float = 0.25) -> None:
+                 max_window_s: float = MAX_WINDOW_S, unchanged_s: float = 0.25, show_angles: bool = True) -> None:
         self.options = options or AnalysisOptions()
         self.metadata = dict(metadata or {"source": "hinge live"})
         self.reanalyze_every_s = reanalyze_every_s
@@ -84,10 +169,9 @@ class LiveAnalyzer:
         self._chunks: dict[str, list[Chunk]] = {}
         self._origin_s: float | None = None
         self._analysed_to_s = -np.inf
-        self._angles: dict[str, StreamingAngles] = {}
-        self._angle_deg: dict[str, float] = {}
-        self._last_s: dict[str, float] = {}   # each sensor's last sample, session seconds
         self._now_s = 0.0
+        self.angles = LiveAngles(max_gap_s=self.options.max_interpolated_gap_s,
+                                 max_window_s=max_window_s) if show_angles else None
 
     def push(self, chunk: Chunk) -> None:
         """Take one chunk (the display's angles follow it; the analysis waits for :meth:`update`)."""
@@ -96,10 +180,8 @@ class LiveAnalyzer:
         self._origin_s = min(np.inf if self._origin_s is None else self._origin_s, float(chunk.time_s[0]))
         self._chunks.setdefault(chunk.sensor, []).append(chunk)
         self._now_s = max(self._now_s, float(chunk.time_s[-1]) - self._origin_s)
-        self._last_s[chunk.sensor] = float(chunk.time_s[-1]) - self._origin_s
-        if chunk.sensor in self._angles and self.result is not None:
-            angle = self._angles[chunk.sensor].update(chunk, self.result.calibration.segments[chunk.sensor])
-            self._angle_deg[chunk.sensor] = float(angle[-1])
+        if self.angles is not None:
+            self.angles.push(chunk)
 
     def update(self, *, final: bool = False, due: bool = False) -> list[Rep]:
         """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``due``, or
@@ -154,15 +236,10 @@ class LiveAnalyzer:
         return reps + self.update(due=True)
 
     def state(self) -> LiveState:
-        """The current angles, the count and the last rep, for the display."""
-        calibrated = self.result is not None
-        # a sensor that dropped out (silent for longer than the analysis bridges) shows no angle
-        fresh = {n: a for n, a in self._angle_deg.items()
-                 if self._now_s - self._last_s[n] <= self.options.max_interpolated_gap_s}
-        return LiveState(time_s=self._now_s, calibrated=calibrated, status="live" if calibrated else WAITING_STATUS,
-                         trunk_angle_deg=fresh.get("back"), pelvis_angle_deg=fresh.get("hip"),
-                         rep_count=sum(not r.partial for r in self.reps),
-                         last_rep=self.reps[-1] if self.reps else None)
+        """The current angles, the count and the last rep, for the display (of an analyzer that shows angles)."""
+        if self.angles is None:
+            raise ValueError("this analyzer keeps no display (show_angles=False)")
+        return self.angles.state(self.reps)
 
     def _window(self) -> Recording | None:
         """The samples of the last ``max_window_s`` as a recording (None before there is anything to read)."""
@@ -181,15 +258,10 @@ class LiveAnalyzer:
             return None
 
     def _follow(self, result: AnalysisResult) -> None:
-        """Keep the display's angle filters for the sensors the new analysis calibrated."""
+        """Keep the new analysis; the display's angles take its calibration."""
         self.result = result
-        for name, stream in result.streams.items():
-            if name not in self._angles:
-                angles = self._angles[name] = StreamingAngles(
-                    stream.sampling_rate_hz, gyr_sign=-1.0 if result.units.axes[name].reversed else 1.0)
-                whole = Chunk(name, *(np.concatenate([getattr(c, k) for c in self._chunks[name]])
-                                      for k in ("time_s", "acc_mps2", "gyr_radps")))
-                self._angle_deg[name] = float(angles.update(whole, result.calibration.segments[name])[-1])
+        if self.angles is not None:
+            self.angles.calibrate(angle_calibrations(result))
 
 
 def replay(recording: Recording, *, options: AnalysisOptions | None = None,

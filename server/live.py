@@ -1,5 +1,5 @@
 """Live sessions: samples from any source (``hinge record --server``, the ``/phone`` page, Sensor Logger push)
-are recorded as they arrive, analysed off the event loop and pushed to the viewers of the live page.
+are recorded as they arrive, analysed in worker processes and pushed to the viewers of the live page.
 
 One :class:`LiveSession` per set. Every source speaks ``hinge-live/1`` (``docs/live-protocol.md``); Sensor
 Logger's HTTP push is converted by ``firmware_bridge.importers`` first. The rules:
@@ -12,10 +12,12 @@ Logger's HTTP push is converted by ``firmware_bridge.importers`` first. The rule
   second. A resent message (same ``seq`` from the same source) and samples older than the sensor's last one are
   dropped, so a phone that reconnects and resends never duplicates a sample. Once "end set" has begun, samples
   are refused (not acknowledged) and the sources are closed with ``set ended``.
-- **The analysis never runs on the event loop.** Each set has a :class:`SetAnalysis`: a bounded queue of chunks
-  and an owner task that hands them, a batch at a time, to a worker thread. A set whose analysis falls behind
-  drops display updates (one ``state`` per batch) and, past the queue's bound, catches up from the file; it
-  never drops a sample, and it never delays another set's ingest, acknowledgements or pages.
+- **The analysis never runs in the server's process** (:mod:`server.live_workers`). Each set has a
+  :class:`SetAnalysis`: the display's angles move with every chunk on the event loop (a vectorised online filter
+  with the calibration the analysis last sent), and a bounded queue of chunks feeds an owner task that hands them,
+  a batch at a time, to the set's worker process, which reruns the analysis and answers the reps. A set whose
+  analysis falls behind gets fewer analyses and, past the queue's bound, catches up from the file; it never drops
+  a sample, and a slow or dead worker never delays ingest, acknowledgements, the angles or pages.
 - **Input limits before work** (:mod:`analysis.limits`): plausible rates, bounded gaps and span, bounded message
   size; a refusal closes the connection with 1008 and a one-line reason and records nothing of that message.
 - Viewers never create sets; "end set" is idempotent; sets can be discarded; a set without a connected source
@@ -34,7 +36,6 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,11 +46,10 @@ import numpy as np
 
 from hinge.analysis.errors import HingeError, RecordingError
 from hinge.analysis.limits import MAX_LIVE_GAP_S, RATE_MIN_SAMPLES, check_rate_hz, check_span_s
-from hinge.analysis.live import LiveAnalyzer
-from hinge.analysis.metrics import Thresholds
-from hinge.analysis.pipeline import AnalysisOptions
-from hinge.analysis.recording import SENSOR_NAMES, Chunk, Recording
-from hinge.analysis.recording_format import RecordingWriter, read_recording
+from hinge.analysis.live import LiveAngles
+from hinge.analysis.metrics import Rep
+from hinge.analysis.recording import SENSOR_NAMES, Chunk
+from hinge.analysis.recording_format import RecordingWriter
 from hinge.analysis.report import rep_json
 from hinge.firmware_bridge.importers import read_sensor_logger_push
 from hinge.firmware_bridge.live_protocol import (
@@ -58,6 +58,18 @@ from hinge.firmware_bridge.live_protocol import (
     decode_message,
     message_sensor,
     parse_samples,
+)
+
+from .live_workers import (
+    MAX_DEATHS,
+    Analyse,
+    Analysed,
+    AnalysisWorkers,
+    Failed,
+    Finish,
+    WorkerDied,
+    Written,
+    live_options,
 )
 
 log = logging.getLogger("hinge.server")
@@ -72,7 +84,6 @@ MAX_OPEN_SETS = 200
 MAX_REMEMBERED_ENDS = 1000
 VIEWER_QUEUE_MESSAGES = 256
 ANALYSIS_QUEUE_CHUNKS = 512             # chunks waiting for a set's analysis before it catches up from the file
-ANALYSIS_THREADS = 1                    # the analysis is mostly Python: more threads only contend for the GIL
 SYNC_INTERVAL_S = 1.0
 IDLE_EXPIRY_S = 600.0
 SENSOR_LOGGER_SOURCE = "Sensor Logger push"
@@ -113,76 +124,85 @@ class SensorStream:
     _counted: int = 0
 
 
-@dataclass(frozen=True)
-class Written:
-    """A chunk as written to the file, for the analysis; ``file_bytes`` is the file's size after it and
-    ``sensors`` the set's sensors at that moment."""
-
-    chunk: Chunk
-    file_bytes: int
-    sensors: tuple[str, ...]
-
-
 class SetAnalysis:
-    """The streaming analysis of one set, run off the event loop (see module notes).
+    """The streaming analysis of one set (see module notes): the display's angles on the event loop, the rest
+    in a worker process (:mod:`server.live_workers`).
 
-    Only the worker thread touches the :class:`LiveAnalyzer`, one batch at a time; results come back to the
-    loop through ``publish(reps, state, rebuilt)``.
+    Every chunk moves the angles at once (``publish([], state, False)``); the owner task hands the queued chunks,
+    a batch at a time, to the set's worker and publishes the reps it answers (``publish(reps, state, rebuilt)``).
     """
 
-    def __init__(self, path: Path, thresholds: Mapping[str, float], executor: ThreadPoolExecutor, publish) -> None:
+    def __init__(self, path: Path, thresholds: Mapping[str, float], workers: AnalysisWorkers, publish) -> None:
         self.path = path
         self.thresholds = dict(thresholds)
-        self.executor = executor
+        self.workers = workers
         self.publish = publish
         self.failed = ""
+        self.angles = LiveAngles(max_gap_s=live_options(thresholds).max_interpolated_gap_s)
+        self.reps: list[Rep] = []
+        self._key: int | None
+        self._key, self._slot = workers.assign()
         self._queue: asyncio.Queue[Written] = asyncio.Queue(maxsize=ANALYSIS_QUEUE_CHUNKS)
-        self._behind_at: Written | None = None     # the queue overflowed: catch up from the file up to here
-        self._analyzer: LiveAnalyzer | None = None
-        self._sensors: tuple[str, ...] = ()
-        self._reps: list[dict[str, Any]] = []
+        self._behind_at: Written | None = None     # catch up from the file up to here (fell behind, or lost)
+        self._last: Written | None = None
+        self._deaths = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def feed(self, chunk: Written) -> None:
-        """Queue a chunk (never blocks); past the bound, the queue is dropped and the file replayed instead."""
+        """Move the angles and queue the chunk (never blocks); past the bound, the queue is dropped and the
+        file replayed instead."""
+        self.angles.push(chunk.chunk)
+        self.publish([], self.state(), False)
         if self._task.done():
             return
+        self._last = chunk
         self._idle.clear()
         if self._behind_at is None:
             try:
                 self._queue.put_nowait(chunk)
                 return
             except asyncio.QueueFull:
-                while not self._queue.empty():
-                    self._queue.get_nowait()
-        self._behind_at = chunk
-        if self._queue.empty():
-            self._queue.put_nowait(chunk)  # wakes the owner task
+                pass
+        self._catch_up(chunk)
+
+    def state(self) -> dict[str, Any]:
+        return self.angles.state(self.reps).as_json()
 
     async def stop(self) -> None:
+        """Stop the owner task; the worker forgets the set."""
+        if self._key is None:
+            return
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+        self.workers.release(self._key, self._slot)
+        self._key = None
 
     async def finish(self) -> None:
         """"End set": wait until everything queued is analysed and published, then publish the reps still
         pending as final (the final display)."""
         await self._idle.wait()
-        if self._analyzer is None or self._task.done():
+        if self._last is None or self._key is None or self._task.done():
             return
-        final = await asyncio.get_running_loop().run_in_executor(self.executor, self._final)
-        self.publish(*final)
+        for _ in range(MAX_DEATHS):
+            try:
+                answer = await self.workers.ask(self._slot, Finish(self._key, self.path, self.thresholds, self._last))
+            except WorkerDied:
+                continue  # the next worker rebuilds the set from its file
+            self._answered(answer)
+            return
 
-    def _final(self) -> tuple[list[dict], dict, bool]:
-        """(worker thread) The set has ended: the rest of the reps."""
-        assert self._analyzer is not None, "checked by finish"
-        reps = [rep_json(r) for r in self._analyzer.update(final=True)]
-        self._reps += reps
-        return reps, self._analyzer.state().as_json(), False
+    def _catch_up(self, upto: Written) -> None:
+        """Drop what is queued: the worker rebuilds from the file up to ``upto``."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._behind_at = upto
+        self._queue.put_nowait(upto)  # wakes the owner task
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        key = self._key
+        assert key is not None, "stop() ends this task"
         try:
             while True:
                 batch = [await self._queue.get()]
@@ -191,56 +211,44 @@ class SetAnalysis:
                 replay_to, self._behind_at = self._behind_at, None
                 if replay_to is not None:
                     batch = [replay_to]
-                reps, state, rebuilt = await loop.run_in_executor(self.executor, self._analyse, batch,
-                                                                  replay_to is not None)
-                self.publish(reps, state, rebuilt)
+                request = Analyse(key, self.path, self.thresholds, batch, replay=replay_to is not None)
+                try:
+                    answer = await self.workers.ask(self._slot, request)
+                except WorkerDied as died:
+                    self._deaths += 1
+                    if self._deaths >= MAX_DEATHS:
+                        log.error("live analysis of %s stopped: its worker died %d times analysing it (%s)",
+                                  self.path.name, self._deaths, died)
+                        self.failed = (f"live analysis stopped (its worker died {self._deaths} times analysing this "
+                                       "set); the set is still recorded")
+                        return
+                    self._catch_up(self._last or batch[-1])
+                    continue
+                if not self._answered(answer):
+                    return
                 if self._queue.empty() and self._behind_at is None:
                     self._idle.set()
-        except Exception as error:  # a bug in the analysis stops the display, never the recording
-            log.exception("live analysis of %s stopped", self.path.name)
-            self.failed = f"live analysis stopped ({type(error).__name__}: {error}); the set is still recorded"
         finally:
             self._idle.set()
 
-    def _analyse(self, batch: list[Written], replay: bool) -> tuple[list[dict], dict, bool]:
-        """(worker thread) Push a batch through the analyzer, then analyse once; returns (new reps as JSON, state,
-        rebuilt from the file)."""
-        rebuilt = False
-        for index, item in enumerate(batch):
-            if self._analyzer is None or item.sensors != self._sensors or (replay and index == 0):
-                rebuilt = True
-                self._analyzer = self._rebuild(item)  # the file holds this batch's earlier chunks too
-                continue
-            self._analyzer.push(item.chunk)
-        assert self._analyzer is not None, "built for the batch's first chunk"
-        reps = [rep_json(r) for r in self._analyzer.update()]
-        self._reps += reps
-        return (self._reps if rebuilt else reps), self._analyzer.state().as_json(), rebuilt
-
-    def _rebuild(self, upto: Written) -> LiveAnalyzer:
-        """(worker thread) A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive);
-        its reps replace :attr:`_reps`."""
-        self._sensors = upto.sensors
-        options = AnalysisOptions(thresholds=Thresholds(**self.thresholds))
-        self._reps = []
-        with open(self.path, "rb") as handle:
-            content = handle.read(upto.file_bytes)
-        try:
-            recording = read_recording(content)
-        except RecordingError:  # a header and no samples yet
-            return LiveAnalyzer(options=options)
-        analyzer = LiveAnalyzer(options=options, metadata=recording.metadata)
-        wanted = {n: s for n, s in recording.sensors.items() if n in self._sensors}
-        if wanted:
-            self._reps = [rep_json(r) for r in analyzer.catch_up(Recording(wanted, recording.metadata))]
-        return analyzer
+    def _answered(self, answer: Analysed | Failed) -> bool:
+        """Publish a worker's answer; False if the analysis failed (a bug: the recording goes on)."""
+        if isinstance(answer, Failed):
+            log.error("live analysis of %s stopped: %s\n%s", self.path.name, answer.error, answer.trace)
+            self.failed = f"live analysis stopped ({answer.error}); the set is still recorded"
+            return False
+        self.angles.calibrate(answer.calibrations)
+        self.reps = answer.reps if answer.rebuilt else self.reps + answer.reps
+        shown = self.reps if answer.rebuilt else answer.reps
+        self.publish([rep_json(r) for r in shown], self.state(), answer.rebuilt)
+        return True
 
 
 class LiveSession:
     """A set being recorded: the file, its analysis, the reps so far and the viewers' queues."""
 
     def __init__(self, session_id: str, path: Path, *, thresholds: Mapping[str, float],
-                 executor: ThreadPoolExecutor) -> None:
+                 workers: AnalysisWorkers) -> None:
         self.id = session_id
         self.path = path
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -256,7 +264,7 @@ class LiveSession:
         self._writer: RecordingWriter | None = None
         self._viewers: list[asyncio.Queue[str | None]] = []
         self._sensor_logger_previous: dict[str, Mapping[str, Any]] = {}
-        self.analysis = SetAnalysis(path, thresholds, executor, self._analysed)
+        self.analysis = SetAnalysis(path, thresholds, workers, self._analysed)
 
     # sources
 
@@ -408,7 +416,7 @@ class LiveSession:
         return self._writer
 
     def _analysed(self, reps: list[dict], state: dict, rebuilt: bool) -> None:
-        """(event loop) Results of one analysis batch: publish them to the viewers."""
+        """(event loop) New angles, or the answer of one analysis batch: publish them to the viewers."""
         self.state = state
         if rebuilt:
             self.reps = list(reps)
@@ -523,7 +531,7 @@ class LiveHub:
         self.thresholds = dict(thresholds)
         self.sessions: dict[str, LiveSession] = {}
         self.ended: OrderedDict[str, int] = OrderedDict()   # set id -> stored session id ("end set" again)
-        self.executor = ThreadPoolExecutor(ANALYSIS_THREADS, thread_name_prefix="hinge-live-analysis")
+        self.workers = AnalysisWorkers()
         self._waiting_viewers: dict[str, list[asyncio.Queue[str | None]]] = {}
         self._id_locks: dict[str, list] = {}   # set id -> [lock, users]
 
@@ -554,7 +562,7 @@ class LiveHub:
             if len(self.sessions) >= MAX_OPEN_SETS:
                 raise LiveProtocolError(f"{MAX_OPEN_SETS} live sets are open; end or discard one first")
             session = self.sessions[session_id] = LiveSession(session_id, path, thresholds=self.thresholds,
-                                                              executor=self.executor)
+                                                              workers=self.workers)
             for queue in self._waiting_viewers.pop(session_id, []):
                 session.add_viewer(queue)
         return self.sessions[session_id]
@@ -641,7 +649,7 @@ class LiveHub:
     async def shutdown(self) -> None:
         for session in list(self.sessions.values()):
             await session.analysis.stop()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        await self.workers.close()
 
 
 def check_session_id(session_id: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -21,3 +24,37 @@ def batches(recording, *, batch_s: float, sensors=("back", "hip")):
             if part.any():
                 yield {"type": "samples", "sensor": sensor, "time_s": stream.time_s[part].tolist(),
                        "acc_mps2": stream.acc_mps2[part].tolist(), "gyr_radps": stream.gyr_radps[part].tolist()}
+
+
+def analysis_workers(pid: int) -> list[int]:
+    """Process ids of the live analysis workers (named ``hinge-analysis``) descending from process ``pid``; the
+    workers are children of the server's fork server (Linux ``/proc``)."""
+    from pathlib import Path
+
+    parents, names = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, _, rest = text[text.index("(") + 1:].rpartition(")")
+        fields = rest.split()
+        if fields[0] != "Z":  # a zombie has ended
+            child = int(stat.parent.name)
+            parents[child], names[child] = int(fields[1]), name
+
+    def descends(child: int) -> bool:
+        while child in parents and child != pid:
+            child = parents[child]
+        return child == pid
+
+    return sorted(p for p, name in names.items() if name == "hinge-analysis" and p != pid and descends(p))
+
+
+def wait_until(condition: Callable[[], object], what: str, deadline_s: float = 120.0):
+    """Poll ``condition`` until it is truthy (return it) or the generous deadline passes."""
+    end_s = time.monotonic() + deadline_s
+    while not (value := condition()):
+        assert time.monotonic() < end_s, f"waited {deadline_s:g} s for {what}"
+        time.sleep(0.25)
+    return value
