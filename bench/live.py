@@ -11,6 +11,8 @@ Run: ``.venv/bin/python bench/live.py latency`` and ``.venv/bin/python bench/liv
   (with sequence numbers, so the server acknowledges each once it is in the file) and one viewer. A level is
   sustained when every sample is recorded and acknowledgements keep up (95th percentile under 0.25 s, the
   message interval). Levels grow by 4 sessions until one is not sustained (bounded by ``--max-sessions``).
+  Whether the analysis kept up is reported beside: the reps the sets showed when their streams stopped, against
+  what the live analysis shows at that moment when it keeps up (the same seconds replayed in 0.25 s chunks).
 
 The server runs on CPU 0 and this script (load, browser) on CPU 1, so the figures are for one core of the server.
 """
@@ -33,6 +35,8 @@ from pathlib import Path
 import numpy as np
 from websockets.asyncio.client import connect
 
+from hinge.analysis.live import LiveAnalyzer
+from hinge.analysis.recording import replay_chunks
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
 
@@ -265,23 +269,39 @@ async def run_session(url: str, view_url: str, session_id: str, streams, seconds
 
 
 async def capacity_level(server: Server, sessions: int, seconds: float, simulation) -> tuple[list[str], list[int],
-                                                                                      list[float]]:
+                                                                                      list[float], int]:
+    """Returns the session ids, samples sent per session, acknowledgement delays and the reps shown in all sets
+    when the streams stopped."""
     delays: list[float] = []
     ids = [f"cap{sessions}-{i}" for i in range(sessions)]
     starts_s = time.time() + 0.5 + np.random.default_rng(sessions).uniform(0, 0.25, sessions)
     sent = await asyncio.gather(*(run_session(
         f"ws://127.0.0.1:{server.port}/api/live/ingest", f"ws://127.0.0.1:{server.port}/api/live/{i}/view", i,
         restamped(simulation.recording, start_s), seconds, start_s, delays) for i, start_s in zip(ids, starts_s)))
-    return ids, list(sent), delays
+    shown = sum([len(server.get(f"/api/live/{i}")["reps"]) for i in ids])
+    return ids, list(sent), delays, shown
+
+
+def reps_when_keeping_up(recording, seconds: float) -> int:
+    """The reps the live analysis shows after ``seconds`` of ``recording`` when it analyses every 0.25 s message."""
+    live = LiveAnalyzer(metadata=recording.metadata)
+    shown = 0
+    for chunk in replay_chunks(recording, chunk_s=0.25):
+        if chunk.time_s[0] >= recording.start_time_s + seconds:
+            break
+        live.push(chunk)
+        shown += len(live.update())
+    return shown
 
 
 def capacity(seconds: float, max_sessions: int) -> None:
     simulation = simulate_preset("clean", seed=12)
+    keeping_up = reps_when_keeping_up(simulation.recording, seconds)
     for sessions in range(4, max_sessions + 1, 4):
         with tempfile.TemporaryDirectory() as folder:
             server = Server(Path(folder))
             try:
-                ids, sent, delays = asyncio.run(capacity_level(server, sessions, seconds, simulation))
+                ids, sent, delays, shown = asyncio.run(capacity_level(server, sessions, seconds, simulation))
             finally:
                 server.stop()
             # every sample sent is in its session's file (read after the server stopped)
@@ -292,8 +312,8 @@ def capacity(seconds: float, max_sessions: int) -> None:
         p95_ms = np.percentile(delays, 95) * 1000 if delays else float("nan")
         ok = lost == 0 and len(delays) == expected_acks and p95_ms < 250
         print(f"{sessions:3d} sessions: {sum(sent)} samples sent, {lost} lost, acknowledgements {len(delays)}/"
-              f"{expected_acks}, median {np.median(delays) * 1000:.0f} ms, 95th percentile {p95_ms:.0f} ms"
-              + ("" if ok else "  <- not sustained"), flush=True)
+              f"{expected_acks}, median {np.median(delays) * 1000:.0f} ms, 95th percentile {p95_ms:.0f} ms; reps "
+              f"shown {shown}/{sessions * keeping_up}" + ("" if ok else "  <- not sustained"), flush=True)
         if not ok:
             break
 

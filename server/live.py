@@ -84,6 +84,7 @@ MAX_OPEN_SETS = 200
 MAX_REMEMBERED_ENDS = 1000
 VIEWER_QUEUE_MESSAGES = 256
 ANALYSIS_QUEUE_CHUNKS = 512             # chunks waiting for a set's analysis before it catches up from the file
+FINISH_WAIT_S = 60.0                    # "end set" waits this long at most for the live analysis's last reps
 SYNC_INTERVAL_S = 1.0
 IDLE_EXPIRY_S = 600.0
 SENSOR_LOGGER_SOURCE = "Sensor Logger push"
@@ -181,17 +182,23 @@ class SetAnalysis:
 
     async def finish(self) -> None:
         """"End set": wait until everything queued is analysed and published, then publish the reps still
-        pending as final (the final display)."""
-        await self._idle.wait()
-        if self._last is None or self._key is None or self._task.done():
-            return
-        for _ in range(MAX_DEATHS):
-            try:
-                answer = await self.workers.ask(self._slot, Finish(self._key, self.path, self.thresholds, self._last))
-            except WorkerDied:
-                continue  # the next worker rebuilds the set from its file
-            self._answered(answer)
-            return
+        pending as final (the final display); at most ``FINISH_WAIT_S`` (the stored report has every rep anyway)."""
+        try:
+            async with asyncio.timeout(FINISH_WAIT_S):
+                await self._idle.wait()
+                if self._last is None or self._key is None or self._task.done():
+                    return
+                for _ in range(MAX_DEATHS):
+                    request = Finish(self._key, self.path, self.thresholds, self._last)
+                    try:
+                        answer = await self.workers.ask(self._slot, request)
+                    except WorkerDied:
+                        continue  # the next worker rebuilds the set from its file
+                    self._answered(answer)
+                    return
+        except TimeoutError:
+            log.warning("live analysis of %s: no final reps within %g s; the report has them", self.path.name,
+                        FINISH_WAIT_S)
 
     def _catch_up(self, upto: Written) -> None:
         """Drop what is queued: the worker rebuilds from the file up to ``upto``."""

@@ -251,6 +251,8 @@ class _Slot:
                     self._died(None)
                     connection = None
                 if connection is None:
+                    if job.future is None:  # a worker that is not running has nothing to forget
+                        continue
                     try:
                         connection = self._start()
                     except OSError as error:  # no process could be made: this request fails, the next one retries
