@@ -294,10 +294,10 @@ def reps_when_keeping_up(recording, seconds: float) -> int:
     return shown
 
 
-def capacity(seconds: float, max_sessions: int) -> None:
+def capacity(seconds: float, max_sessions: int, min_sessions: int = 4) -> None:
     simulation = simulate_preset("clean", seed=12)
     keeping_up = reps_when_keeping_up(simulation.recording, seconds)
-    for sessions in range(4, max_sessions + 1, 4):
+    for sessions in range(min_sessions, max_sessions + 1, 4):
         with tempfile.TemporaryDirectory() as folder:
             server = Server(Path(folder))
             try:
@@ -324,12 +324,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None,
                         help="data streamed per run (latency: default the whole 50 s set; capacity: default 20)")
     parser.add_argument("--max-sessions", type=int, default=64, help="capacity: largest level tried")
+    parser.add_argument("--min-sessions", type=int, default=4, help="capacity: first level tried")
     args = parser.parse_args()
     os.sched_setaffinity(0, {CLIENT_CPU})
     if args.which == "latency":
         latency(args.seconds or 60.0)
     else:
-        capacity(args.seconds or 20.0, args.max_sessions)
+        capacity(args.seconds or 20.0, args.max_sessions, args.min_sessions)
 
 
 if __name__ == "__main__":

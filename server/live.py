@@ -246,8 +246,9 @@ class SetAnalysis:
             return False
         self.angles.calibrate(answer.calibrations)
         self.reps = answer.reps if answer.rebuilt else self.reps + answer.reps
-        shown = self.reps if answer.rebuilt else answer.reps
-        self.publish([rep_json(r) for r in shown], self.state(), answer.rebuilt)
+        if answer.reps or answer.rebuilt or answer.calibrations:  # else the chunks' states said it all
+            shown = self.reps if answer.rebuilt else answer.reps
+            self.publish([rep_json(r) for r in shown], self.state(), answer.rebuilt)
         return True
 
 

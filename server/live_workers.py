@@ -39,7 +39,7 @@ from typing import Any
 from hinge.analysis.errors import RecordingError
 from hinge.analysis.live import AngleCalibration, LiveAnalyzer, angle_calibrations
 from hinge.analysis.metrics import Rep, Thresholds
-from hinge.analysis.pipeline import AnalysisOptions
+from hinge.analysis.pipeline import AnalysisOptions, AnalysisResult
 from hinge.analysis.recording import Chunk, Recording
 from hinge.analysis.recording_format import read_recording
 
@@ -99,7 +99,8 @@ class Forget:
 
 @dataclass(frozen=True)
 class Analysed:
-    """A worker's answer: the new reps (all of them when ``rebuilt``) and the calibrations in force."""
+    """A worker's answer: the new reps (all of them when ``rebuilt``) and the calibrations of a new analysis
+    (empty when none ran since the last answer)."""
 
     reps: list[Rep]
     rebuilt: bool
@@ -130,6 +131,7 @@ class _SetAnalyzer:
         self.options = live_options(thresholds)
         self.analyzer: LiveAnalyzer | None = None
         self.sensors: tuple[str, ...] = ()
+        self.answered: AnalysisResult | None = None   # the analysis whose calibrations were sent last
 
     def analyse(self, batch: list[Written], *, replay: bool) -> Analysed:
         rebuilt = False
@@ -153,7 +155,9 @@ class _SetAnalyzer:
 
     def _answer(self, reps: list[Rep], rebuilt: bool) -> Analysed:
         result = self.analyzer.result if self.analyzer is not None else None
-        return Analysed(list(reps), rebuilt, angle_calibrations(result) if result is not None else {})
+        fresh = result is not None and (rebuilt or result is not self.answered)
+        self.answered = result
+        return Analysed(list(reps), rebuilt, angle_calibrations(result) if fresh and result is not None else {})
 
     def _rebuild(self, upto: Written) -> None:
         """A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive)."""
