@@ -4,6 +4,7 @@ the workers stop with the server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -105,3 +106,54 @@ def test_a_live_set_shows_the_reps_of_hinge_analyze_live_and_its_workers_stop_wi
         assert (shown["movement"], shown["flags"], shown["partial"]) == (rep.movement, list(rep.flags), rep.partial)
         assert shown["bottom_s"] == pytest.approx(rep.bottom_s, abs=0.25)
         assert shown["trunk_angle_deg"] == pytest.approx(rep.trunk_angle_deg, abs=3.0)
+
+
+def test_a_worker_that_hangs_is_replaced_and_a_set_that_keeps_losing_its_worker_stops_its_analysis_only(
+        client, caplog, monkeypatch):
+    """A stopped worker (SIGSTOP) stands for a hung one: it is killed after the timeout and the set's analysis
+    rebuilds in a new worker; when that one hangs too, the set's live analysis stops (one line each), while
+    its samples are still acknowledged and stored."""
+    for slot in client.app.state.live.workers._slots:  # noqa: SLF001 - a short timeout, to wait less
+        monkeypatch.setattr(slot, "timeout_s", 3.0)
+    messages = [dict(m, seq=i) for i, m in enumerate(batches(simulate_preset("clean", seed=4).recording,
+                                                            batch_s=0.1))][:100]
+    stopped: list[int] = []
+
+    def running():
+        return set(analysis_workers(os.getpid())) - set(stopped)
+
+    def analysis_error():
+        return client.get("/api/live/stuck").json()["analysis_error"]
+
+    with client.websocket_connect("/api/live/ingest") as source:
+        source.send_json(hello("stuck", source_id="stuck"))
+
+        def send(message):
+            source.send_json(message)
+            assert source.receive_json() == {"type": "ack", "seq": message["seq"]}
+
+        send(messages[0])
+        try:
+            for k in (1, 2):
+                # (a busy machine may have taken the new worker for hung already: then the analysis has stopped)
+                workers = wait_until(lambda: running() or analysis_error(), "a worker")
+                if isinstance(workers, str):
+                    break
+                for pid in workers:
+                    os.kill(pid, signal.SIGSTOP)
+                stopped.extend(workers)
+                send(messages[k])  # its analysis waits on the stopped worker; ingest does not
+            error = wait_until(analysis_error, "the analysis to stop")
+        finally:
+            for pid in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+        assert "died 2 times" in error and "still recorded" in error
+        for message in messages[3:]:
+            send(message)
+    ended = client.post("/api/live/stuck/end")
+    assert ended.status_code == 201, ended.text
+    assert ended.json()["report"]["recording"]["sensors"]["back"]["sample_count"] == sum(
+        len(m["time_s"]) for m in messages if m["sensor"] == "back")
+    lines = [r.getMessage() for r in caplog.records if "live analysis worker" in r.getMessage()]
+    assert len(lines) == 2 and all("no answer in 3 s: killed" in line for line in lines), lines
