@@ -251,8 +251,8 @@ class _Slot:
         connection: _Duplex | None = None
         try:
             while (job := self.outbox.get()) is not None:
-                if self.process is not None and not self.process.is_alive():  # died between two requests
-                    self._died(None)
+                if connection is not None and not self.process.is_alive():  # died between two requests
+                    self._died(None, connection)
                     connection = None
                 if connection is None:
                     if job.future is None:  # a worker that is not running has nothing to forget
@@ -276,7 +276,7 @@ class _Slot:
                     if self.stopping:
                         job.settle(error=WorkerDied("the server is stopping"))
                         continue
-                    self._died(job, hung=hung)
+                    self._died(job, connection, hung=hung)
                     connection = None
                     continue
                 job.settle(answer)
@@ -296,15 +296,18 @@ class _Slot:
         self.process = process
         return _Duplex(requests_in, answers_out)
 
-    def _died(self, job: _Job | None, *, hung: bool = False) -> None:
+    def _died(self, job: _Job | None, connection: _Duplex, *, hung: bool = False) -> None:
         """(slot thread) One line, then the next request starts a new worker; ``job`` was being analysed."""
-        self.process.join(STOP_WAIT_S)
-        code = self.process.exitcode
-        how = f"no answer in {self.timeout_s:g} s: killed" if hung else _exit(code)
+        process, self.process = self.process, None
+        connection.close()
+        process.join(STOP_WAIT_S)
+        if process.exitcode is None:  # its pipe closed, yet it runs on
+            process.kill()
+            process.join()
+        how = f"no answer in {self.timeout_s:g} s: killed" if hung else _exit(process.exitcode)
         log.warning("live analysis worker %d stopped (%s); restarting it: its %d live sets' analyses rebuild from "
                     "their files", self.index, how, self.sets)
-        self.process.close()
-        self.process = None
+        process.close()
         if job is not None:
             job.settle(error=WorkerDied(how))
 
