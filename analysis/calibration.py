@@ -24,7 +24,7 @@ import numpy as np
 from .errors import AnalysisError
 from .filters import find_peaks, maximum_filter1d, minimum_filter1d  # SciPy's, without its import time
 from .hip_travel import HEIGHT_HIGHPASS_HZ, height_m
-from .orientation import Orientation
+from .orientation import Orientation, row_dot
 from .resample import UniformStream
 from .segmentation import lowpass_deg
 
@@ -65,6 +65,12 @@ class SegmentCalibration:
     def hinge_at(self, time_s: np.ndarray) -> np.ndarray:
         """``hinge_s`` in force at each time, (n, 3)."""
         return np.stack([a.hinge_s for a in self.anchors])[self._which(time_s)]
+
+    def runs(self, time_s: np.ndarray) -> list[tuple[slice, Anchor]]:
+        """The anchor in force over each run of consecutive times (as :meth:`up_at`), as (index slice, anchor)."""
+        which = self._which(time_s)
+        cuts = [0, *(np.flatnonzero(np.diff(which)) + 1), which.size]
+        return [(slice(a, b), self.anchors[which[a]]) for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 @dataclass(frozen=True)
@@ -415,12 +421,10 @@ def sagittal_angle_deg(vertical_s: np.ndarray, up_s: np.ndarray, hinge_s: np.nda
     ``hinge_s``: (3,) or (n, 3) the left-pointing hinge axis. Equals ``atan2(u·f, u·z)`` with ``u = R up_s``,
     ``f = normalize((R hinge_s) × z)`` (``conventions.md``), computed in sensor axes.
     """
-    forward_s = np.broadcast_to(np.cross(up_s, hinge_s), vertical_s.shape)  # (u_s × m_s)·v_s = u·f · |m × z|
-    m_z = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(hinge_s, vertical_s.shape))
+    forward_s = np.cross(up_s, hinge_s)  # (u_s × m_s)·v_s = u·f · |m × z|
+    m_z = row_dot(vertical_s, hinge_s)
     horizontal = np.sqrt(np.clip(1.0 - m_z**2, 1e-9, None))
-    along = np.einsum("ij,ij->i", vertical_s, forward_s) / horizontal
-    up = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(up_s, vertical_s.shape))
-    return np.degrees(np.arctan2(along, up))
+    return np.degrees(np.arctan2(row_dot(vertical_s, forward_s) / horizontal, row_dot(vertical_s, up_s)))
 
 
 def _window(time_s: np.ndarray, start_s: float, end_s: float) -> slice:
