@@ -178,14 +178,25 @@ def _bases(x: np.ndarray, maxima: np.ndarray, peaks: np.ndarray) -> np.ndarray:
 
 def median_filter(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndarray:
     """Running median of ``x`` (n,) over an odd ``size`` of samples centred on each, edges repeating the end
-    values."""
+    values. A window of equal values is its own median: only the others are sorted (fast on piecewise-constant
+    input)."""
     _check_nearest(mode)
     if size % 2 == 0:
         raise ValueError("only an odd size")
-    windows = np.lib.stride_tricks.sliding_window_view(_pad_nearest(np.asarray(x), size), size)
+    padded = _pad_nearest(np.asarray(x), size)
+    n = padded.size - size + 1
+    out = padded[:n].copy()  # window k is padded[k:k + size]
+    changes = np.flatnonzero(padded[1:] != padded[:-1])  # between padded[j] and padded[j + 1]
+    uneven = np.zeros(n + size, dtype=bool)
+    for back in range(size - 1):  # window k holds change j when k <= j <= k + size - 2
+        uneven[np.maximum(changes - back, 0)] = True
+    where = np.flatnonzero(uneven[:n])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
     chunk = max(1, (1 << 21) // size)  # partition copies its input: a bounded number of windows at a time
-    return np.concatenate([np.partition(windows[i:i + chunk], size // 2, axis=1)[:, size // 2]
-                           for i in range(0, windows.shape[0], chunk)])
+    for i in range(0, where.size, chunk):
+        part = where[i:i + chunk]
+        out[part] = np.partition(windows[part], size // 2, axis=1)[:, size // 2]
+    return out
 
 
 def maximum_filter1d(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndarray:

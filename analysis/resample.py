@@ -75,12 +75,11 @@ def _sample_indices(time_s: np.ndarray, rate_hz: float) -> np.ndarray:
     half = w // 2
     lo = np.clip(np.arange(time_s.size) - half, 0, time_s.size - w)
     phase = np.angle(c[lo + w] - c[lo]) / (2 * np.pi)
-    offset = e - phase
-    if np.abs(offset).max() < 0.5:  # no sample missing: every median below rounds to 0
-        return np.arange(time_s.size)
-    # a median filter removes isolated jitter outliers but keeps the steps that missing samples make
-    steps = median_filter(offset, size=7, mode="nearest")
-    skipped = np.maximum.accumulate(np.round(steps).astype(np.int64))  # missing samples so far, monotone
+    # a median filter removes isolated jitter outliers but keeps the steps that missing samples make; rounding
+    # keeps the order of values, so the median of the rounded offsets is the rounded median (and they are
+    # constant between losses: the filter has little to sort)
+    steps = median_filter(np.round(e - phase), size=7, mode="nearest")
+    skipped = np.maximum.accumulate(steps.astype(np.int64))  # missing samples so far, monotone
     k = np.arange(time_s.size) + skipped
     return k - k[0]
 

@@ -74,6 +74,10 @@ def test_running_median_max_min_match_scipy_exactly(size):
     x = np.random.default_rng(size).standard_normal(1_001)
     np.testing.assert_array_equal(filters.median_filter(x, size=size), ndimage.median_filter(x, size=size,
                                                                                              mode="nearest"))
+    steps = np.round(np.cumsum(np.random.default_rng(size).standard_normal(1_001) * 0.15))  # mostly constant
+    steps[::97] += 3.0  # and isolated outliers
+    np.testing.assert_array_equal(filters.median_filter(steps, size=size),
+                                  ndimage.median_filter(steps, size=size, mode="nearest"))
     for size_any in (size, size + 1):
         np.testing.assert_array_equal(filters.maximum_filter1d(x, size=size_any),
                                       ndimage.maximum_filter1d(x, size=size_any, mode="nearest"))
