@@ -156,8 +156,14 @@ def _fill(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Values on the full index grid 0..n-1, linear interpolation over missing indices; (n, 3)."""
     first = np.flatnonzero(np.diff(k, prepend=-1) > 0)  # k is non-decreasing: first sample of each index
     unique_k = k[first]
-    grid = np.arange(n)
-    return np.column_stack([np.interp(grid, unique_k, values[first, j]) for j in range(values.shape[1])])
+    out = np.empty((n, values.shape[1]))
+    out[unique_k] = values[first]
+    missing = np.ones(n, dtype=bool)
+    missing[unique_k] = False
+    missing_k = np.flatnonzero(missing)
+    for j in range(values.shape[1]):
+        out[missing_k, j] = np.interp(missing_k, unique_k, values[first, j])
+    return out
 
 
 def _saturated(values: np.ndarray, floor: float) -> int:
