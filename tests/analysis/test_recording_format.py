@@ -38,14 +38,15 @@ def test_round_trip_keeps_values_and_metadata(tmp_path):
 
 
 def test_each_sensor_is_gathered_across_the_readers_blocks(tmp_path):
-    """A file of more than one of Arrow's 8 MB blocks, the sensors' rows interleaving unevenly: each sensor's samples come
-    back whole and in order, equal to the values written."""
+    """A file of more than one of Arrow's 8 MB blocks, the sensors' rows interleaving unevenly: each sensor's
+    samples come back whole and in order, equal to the values written."""
     rng = np.random.default_rng(5)
     n = 90_000
     t = 1_700_000_000.0 + np.arange(n) / 200.0
     hip_t = np.sort(rng.choice(t, size=n // 3, replace=False)) + 0.001
+    m = hip_t.size
     original = Recording({"back": SensorStream(t, rng.normal(size=(n, 3)), rng.normal(size=(n, 3))),
-                          "hip": SensorStream(hip_t, rng.normal(size=(hip_t.size, 3)), rng.normal(size=(hip_t.size, 3)))})
+                          "hip": SensorStream(hip_t, rng.normal(size=(m, 3)), rng.normal(size=(m, 3)))})
     path = tmp_path / "long.csv"
     write_recording(original, path)
     assert path.stat().st_size > 8 << 20  # more than one block
