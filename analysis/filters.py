@@ -5,7 +5,9 @@ Same names, arguments and results as SciPy's, for the cases used here (``tests/a
 checks them against SciPy): :func:`butter` (low-pass, second-order sections), :func:`sosfiltfilt` (odd padding,
 steady-state initial conditions), :func:`find_peaks` (``height``, ``prominence``, ``distance``), :func:`median_filter`,
 :func:`maximum_filter1d` and :func:`minimum_filter1d` (``mode="nearest"``). The filters' results agree with
-SciPy's to rounding (about 1e-12 relative: the recursion runs in vectorised blocks), the others exactly.
+SciPy's to rounding (about 1e-12 relative: the recursion runs in vectorised blocks), the others exactly, except
+that :func:`find_peaks` with ``distance`` may keep the other one of two equally high peaks (SciPy orders ties its
+own way).
 """
 
 from __future__ import annotations
