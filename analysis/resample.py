@@ -74,7 +74,8 @@ def _sample_indices(time_s: np.ndarray, rate_hz: float) -> np.ndarray:
     c = np.concatenate([[0], np.cumsum(z)])
     half = w // 2
     lo = np.clip(np.arange(time_s.size) - half, 0, time_s.size - w)
-    phase = np.angle(c[lo + w] - c[lo]) / (2 * np.pi)
+    # unwrapped: a rate slightly off makes the phase drift; wrapped, each turn would read as a sample going back
+    phase = np.unwrap(np.angle(c[lo + w] - c[lo])) / (2 * np.pi)
     # a median filter removes isolated jitter outliers but keeps the steps that missing samples make; rounding
     # keeps the order of values, so the median of the rounded offsets is the rounded median (and they are
     # constant between losses: the filter has little to sort)
