@@ -5,12 +5,15 @@ beside the offline one:
 
 * calibration, angles, segmentation, metrics, flags and cues: :func:`~analysis.pipeline.analyze` on the samples
   seen so far (the calibration is re-estimated as the set goes on; re-mounts and a sensor that drops out are
-  handled as offline), every ``reanalyze_every_s`` of new samples or when the caller catches up;
+  handled as offline), every ``reanalyze_every_s`` of new samples, when a pending rep becomes due, or when the
+  caller catches up;
 * rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final and never
-  revised: ``final_after_s`` after its end, once the next rep is found (so an incomplete lockout is known as
-  soon as the next descent is certain) or the trunk stayed at its top; the previous analysis must have found it
-  alike (``unchanged_s``: the height channel's filters settle); and while the calibration is uncertain (the
-  report would warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`) reps wait for it;
+  revised: ``final_after_s`` after its end, once the next descent is certain
+  (:meth:`RepSegmenter.descent_start`, which the analysis takes as the next rep's start, so an incomplete
+  lockout is known then) or the trunk held a complete lockout; the previous analysis must have found it alike
+  (``unchanged_s``: the height channel's filters settle); while the calibration is uncertain (the report would
+  warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned
+  to a reversed frame and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
 * angles for the display between analyses: :class:`~analysis.angles.StreamingAngles` (online VQF and the same
   :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration in force.
 

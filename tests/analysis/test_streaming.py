@@ -66,15 +66,19 @@ def test_a_rep_is_final_once_the_next_descent_is_certain_or_soon_after_its_end()
         following = emitted[k + 1][1].bottom_s if k + 1 < len(emitted) else -np.inf
         due_s = max(rep.end_s + segmenter.final_after_s, following)
         assert when_s <= due_s + 2 * live.reanalyze_every_s + REPLAY_CHUNK_S
-    flagged = [r for _, r in emitted if "incomplete_lockout" in r.flags]
+    flagged = [k for k, (_, r) in enumerate(emitted) if "incomplete_lockout" in r.flags]
     assert flagged, "the family's incomplete lockouts are reported live"
+    for k in flagged[:-1] if flagged[-1] == len(emitted) - 1 else flagged:
+        # as soon as the next descent is certain, not once the next rep is found (about 1.5 s past its bottom)
+        assert emitted[k][0] <= emitted[k + 1][1].bottom_s + 0.5, (emitted[k][1].index, emitted[k][0])
 
 
 def test_final_rule_a_held_lockout_is_final_and_a_short_one_waits_for_the_next_rep():
     segmenter, rate_hz = RepSegmenter(), 100.0
     hold = int(segmenter.final_after_s * rate_hz)
     rep = RepBounds(start=100, bottom=200, end=300, plateau=(200, 200), partial=False)
-    for top_deg, final in ((2.0, 1), (20.0, 0)):  # a complete lockout; one short of incomplete_lockout_deg
+    # a complete lockout; one short of incomplete_lockout_deg; a sensor knocked askew (no lockout either)
+    for top_deg, final in ((2.0, 1), (20.0, 0), (-15.0, 0)):
         descent = np.concatenate([np.zeros(100), np.linspace(0, 60, 100), np.linspace(60, top_deg, 100)])
         smooth = np.concatenate([descent, np.full(hold + 1, top_deg)])
         assert segmenter.final_count([rep], smooth, rate_hz=rate_hz, lockout_deg=12.0) == final
