@@ -5,12 +5,15 @@ beside the offline one:
 
 * calibration, angles, segmentation, metrics, flags and cues: :func:`~analysis.pipeline.analyze` on the samples
   seen so far (the calibration is re-estimated as the set goes on; re-mounts and a sensor that drops out are
-  handled as offline), every ``reanalyze_every_s`` of new samples or when the caller catches up;
+  handled as offline), every ``reanalyze_every_s`` of new samples, when a pending rep becomes due, or when the
+  caller catches up;
 * rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final and never
-  revised: ``final_after_s`` after its end, once the next rep is found (so an incomplete lockout is known as
-  soon as the next descent is certain) or the trunk stayed at its top; the previous analysis must have found it
-  alike (``unchanged_s``: the height channel's filters settle); and while the calibration is uncertain (the
-  report would warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`) reps wait for it;
+  revised: ``final_after_s`` after its end, once the next descent is certain
+  (:meth:`RepSegmenter.descent_start`, which the analysis takes as the next rep's start, so an incomplete
+  lockout is known then) or the trunk held a complete lockout; the previous analysis must have found it alike
+  (``unchanged_s``: the height channel's filters settle); while the calibration is uncertain (the report would
+  warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned
+  to a reversed frame and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
 * angles for the display between analyses: :class:`LiveAngles`, a :class:`~analysis.angles.StreamingAngles` per
   sensor (online VQF and the same :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration of the
   latest analysis (:func:`angle_calibrations`: small, so a server can run the analysis in another process and
@@ -36,6 +39,7 @@ from .pipeline import AnalysisOptions, AnalysisResult, analyze, sets_of, uncerta
 from .recording import Chunk, Recording, SensorStream, replay_chunks
 from .report import rep_json
 from .sets import summarize
+from .units import axes_may_reverse
 
 REANALYZE_EVERY_S = 1.0   # re-run the analysis after this much new time on the stream
 REPLAY_CHUNK_S = 0.1      # the message interval of a live source (hinge-live/1 senders batch about this long)
@@ -170,6 +174,8 @@ class LiveAnalyzer:
         self._origin_s: float | None = None
         self._analysed_to_s = -np.inf
         self._now_s = 0.0
+        self._axes_doubt = False
+        self._next_final_s = np.inf  # when the first pending rep has had final_after_s since its end
         self.angles = LiveAngles(max_gap_s=self.options.max_interpolated_gap_s,
                                  max_window_s=max_window_s) if show_angles else None
 
@@ -186,12 +192,13 @@ class LiveAnalyzer:
     def update(self, *, final: bool = False, due: bool = False) -> list[Rep]:
         """Analyse the samples so far if ``reanalyze_every_s`` of new ones came in (always when ``due``, or
         ``final``: the set has ended); return the reps that became final (all of them when ``final``)."""
-        if not (final or due) and self._now_s - self._analysed_to_s < self.reanalyze_every_s:
+        if not (final or due) and self._now_s - self._analysed_to_s < self.reanalyze_every_s \
+                and self._now_s < self._next_final_s:
             return []
         recording = self._window()
         if recording is None:
             return []
-        self._analysed_to_s = self._now_s
+        self._analysed_to_s, self._next_final_s = self._now_s, np.inf
         try:
             result = analyze(recording, options=self.options)
         except HingeError:  # too little yet (no movement to calibrate from, too few samples for a rate)
@@ -204,11 +211,14 @@ class LiveAnalyzer:
         fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s
                  and _overlap_s(r.start_s + shift_s, r.end_s + shift_s, last) < 0.5 * (r.end_s - r.start_s)]
         segmenter, series = self.options.segmenter, result.series
-        if not final and uncertain_calibration(result.calibration):
-            return []  # angles may be 10° off: the reps wait until the upright is confirmed (or the set ends)
+        # once the handedness check leaned the other way, the axes stay in doubt until it is sure
+        self._axes_doubt = (self._axes_doubt or axes_may_reverse(result.units.axes)) and any(
+            d.decided_by == "default" for d in result.units.axes.values())
+        if not final and (uncertain_calibration(result.calibration) or self._axes_doubt):
+            return []  # angles may be 10° off: the reps wait until the upright and the axes are sure (or the set ends)
         count = len(result.reps) if final else segmenter.final_count(
             [r.bounds for r in result.reps], segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
-            rate_hz=series.rate_hz)
+            rate_hz=series.rate_hz, lockout_deg=self.options.thresholds.incomplete_lockout_deg)
         final_ids = {id(r) for r in result.reps[:count]}
         done = []
         for rep in fresh:
@@ -220,6 +230,11 @@ class LiveAnalyzer:
             done.append(replace(rep, index=len(self.reps) + 1, start_s=rep.start_s + shift_s,
                                 bottom_s=rep.bottom_s + shift_s, end_s=rep.end_s + shift_s))
             self.reps.append(done[-1])
+        # the next analysis is due when the first pending rep may be final (not only on the next period)
+        lag_s = self._now_s - (float(series.time_s[-1]) - self._origin_s)  # type: ignore[operator]
+        pending = [r.end_s + shift_s + segmenter.final_after_s + 1.0 / series.rate_hz + lag_s
+                   for r in fresh[len(done):]]
+        self._next_final_s = min([t for t in pending if t > self._now_s], default=np.inf)
         return done
 
     def catch_up(self, recording: Recording) -> list[Rep]:

@@ -113,9 +113,15 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
                                            stepping=(stepping := _stepping(series, travel, options.segmenter)))
     bounds = [b for i, b in enumerate(candidates) if not _changes_posture(
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
-    set_of_rep = group_sets(bounds, series.time_s, max_rest_s=options.max_rest_in_set_s)
-    reps = rep_metrics(series, bounds, set_of_rep, origin_s=origin, thresholds=options.thresholds,
-                       hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)
+    # a descent under way at the end of the samples stands for the next rep's start (its top pause, lockout,
+    # lean-back window), then is dropped: the causal mode's data end there (RepSegmenter.descent_start)
+    descent = options.segmenter.descent_start(options.segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
+                                              after=bounds[-1].end, rate_hz=series.rate_hz) if bounds else None
+    ahead = [RepBounds(descent, series.time_s.size - 1, series.time_s.size - 1, (series.time_s.size - 1,) * 2,
+                       True)] if descent is not None else []
+    set_of_rep = group_sets(bounds + ahead, series.time_s, max_rest_s=options.max_rest_in_set_s)
+    reps = rep_metrics(series, bounds + ahead, set_of_rep, origin_s=origin, thresholds=options.thresholds,
+                       hip=travel.get("hip"), back=travel.get("back"), classifier=options.classifier)[:len(bounds)]
     reps = settle_movements(reps)
     if uncertain_calibration(calibration):  # flags judge angles against standing: not an unconfirmed upright
         reps = [replace(r, flags=()) for r in reps]

@@ -17,8 +17,9 @@ one height dip is one rep: tilt humps inside one dip (a "butt wink") merge. Boun
   the trunk comes back up through standing.
 
 Causal mode (:meth:`RepSegmenter.final_count`, used by ``live.py``): the same rules on the samples seen so
-far; a rep is final, never to be revised, once the next rep is found (its descent is certain, so an incomplete
-lockout is known) or ``final_after_s`` after its end with nothing new.
+far; a rep is final, never to be revised, ``final_after_s`` after its end once the next descent is certain
+(:meth:`RepSegmenter.descent_start`, which stands for the next rep's start until it is one, so an incomplete
+lockout is known) or the trunk held a complete lockout meanwhile.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class RepSegmenter:
     """Tuned parameters of rep segmentation (module docstring)."""
 
     cutoff_hz: float = 3.0
-    final_after_s: float = 3.0             # causal mode: a rep is final no sooner than this after its end
+    final_after_s: float = 2.0             # causal mode: a rep is final no sooner than this after its end
     min_excursion_deg: float = 7.0        # no rep is shallower than this against its neighbouring tops
     confirm_excursion_deg: float = 15.0   # a rep shallower than this needs a height dip to count ...
     max_shallow_rep_s: float = 8.0         # ... and, like a rep found by its height dip alone, to last at most
@@ -211,17 +212,32 @@ class RepSegmenter:
                 reps.append(RepBounds(start, (plateau[0] + plateau[1]) // 2, end, plateau, bool(partial)))
         return _apart(reps, smooth)
 
-    def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, rate_hz: float) -> int:
+    def descent_start(self, smooth: np.ndarray, *, after: int, rate_hz: float) -> int | None:
+        """Causal mode's view of a next rep before it is one: the start of a descent under way after sample
+        ``after`` (the last rep's end), by the rule of a rep's start, once the angle has risen
+        ``confirm_excursion_deg`` above its lowest point since (the descent is certain); None before."""
+        top = after + int(np.argmin(smooth[after:]))
+        if smooth[top:].max() - smooth[top] < self.confirm_excursion_deg:
+            return None
+        return self._start(smooth, np.gradient(smooth) * rate_hz, top, smooth.size - 1)
+
+    def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, rate_hz: float,
+                    lockout_deg: float) -> int:
         """Causal mode: how many of ``bounds``, segmented on the samples seen so far (``smooth``: the low-passed
         angle they were found on), are final: each rep followed by ``final_after_s`` of samples (the offline
-        orientation filter settles) and by another rep or by none (since its end, the angle stayed within
-        ``min_excursion_deg`` of where the rep started: a descent under way, or a pause inside the rep, waits
-        until it is a rep, so an incomplete lockout is known)."""
+        orientation filter settles; at least the lean-back window, ``metrics.LEAN_WINDOW_S``) and by what
+        bounds its metrics: another rep, a certain descent (:meth:`descent_start`: an incomplete lockout is
+        judged against it), or a lockout held over those ``final_after_s``: within ``lockout_deg`` of standing
+        (a sensor knocked askew is not a lockout) and within ``min_excursion_deg`` of itself. A pause inside the
+        rep waits."""
         count = 0
+        hold = int(self.final_after_s * rate_hz)
+        descent = bool(bounds) and self.descent_start(smooth, after=bounds[-1].end, rate_hz=rate_hz) is not None
         for i, b in enumerate(bounds):
             after = smooth[b.end:]
-            if after.size > self.final_after_s * rate_hz and (
-                    i + 1 < len(bounds) or after.max() - smooth[b.start] < self.min_excursion_deg):
+            held = after[:hold + 1]
+            if after.size > hold and (i + 1 < len(bounds) or descent or (
+                    np.abs(held).max() <= lockout_deg and np.ptp(held) < self.min_excursion_deg)):
                 count = i + 1
         return count
 

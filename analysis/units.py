@@ -249,6 +249,12 @@ def decide_axes(streams: Mapping[str, UniformStream], metadata: Mapping[str, str
     return decisions
 
 
+def axes_may_reverse(decisions: Mapping[str, AxesDecision]) -> bool:
+    """Some sensor is kept as recorded only by default while its check already leans the other way: with more
+    data the check may become sure and reverse its gyroscope (causal mode: an analysis of a set so far waits)."""
+    return any(d.decided_by == "default" and d.evidence < 0 for d in decisions.values())
+
+
 def apply_axes(streams: Mapping[str, UniformStream], decisions: Mapping[str, AxesDecision]) -> dict[str, UniformStream]:
     """The streams with the gyroscope reversed where the decision says so (a left-handed frame made right)."""
     return {n: replace(s, gyr_radps=-s.gyr_radps) if decisions[n].reversed else s for n, s in streams.items()}

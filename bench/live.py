@@ -1,6 +1,6 @@
 """Benchmarks of the live view against a real ``hinge serve`` on loopback.
 
-Run: ``.venv/bin/python bench/live.py latency`` and ``.venv/bin/python bench/live.py capacity``.
+Run: ``.venv/bin/python bench/live.py latency``, ``… capacity`` and ``… replay``.
 
 - ``latency``: one simulated set (``clean``, back + hip at 100 Hz) is streamed in real time, in 0.1 s messages as
   the phone page sends them, while Chromium shows the live page. Angle latency: from a message's arrival to the
@@ -13,6 +13,10 @@ Run: ``.venv/bin/python bench/live.py latency`` and ``.venv/bin/python bench/liv
   message interval). Levels grow by 4 sessions until one is not sustained (bounded by ``--max-sessions``).
   Whether the analysis kept up is reported beside: the reps the sets showed when their streams stopped, against
   what the live analysis shows at that moment when it keeps up (the same seconds replayed in 0.25 s chunks).
+
+- ``replay``: no server and no clock: each simulator family (``--seeds`` each) is replayed through
+  :class:`~analysis.live.LiveAnalyzer` in 0.1 s chunks; a rep's latency is the stream time at which it became
+  final minus its true lockout (the simulator's ``end_s``). Independent of the machine's speed.
 
 The server runs on CPU 0 and this script (load, browser) on CPU 1, so the figures are for one core of the server.
 """
@@ -318,16 +322,51 @@ def capacity(seconds: float, max_sessions: int, min_sessions: int = 4) -> None:
             break
 
 
+# ------------------------------------------------------------------------------------------------- replay
+
+
+def replay_latency(seeds: int) -> None:
+    from hinge.analysis.live import REPLAY_CHUNK_S, LiveAnalyzer
+    from hinge.analysis.recording import replay_chunks
+    from hinge.analysis.simulate import FAMILIES, simulate_family
+
+    everything = []
+    for family in sorted(FAMILIES):
+        delays_s, waited = [], 0
+        for seed in range(1000, 1000 + seeds):
+            simulation = simulate_family(family, seed=seed)
+            origin_s = simulation.recording.start_time_s
+            truth = [(r["start_s"] - origin_s, r["end_s"] - origin_s) for r in simulation.truth.reps]
+            live = LiveAnalyzer(metadata=simulation.recording.metadata)
+            for chunk in replay_chunks(simulation.recording, chunk_s=REPLAY_CHUNK_S):
+                live.push(chunk)
+                for rep in live.update():
+                    lockout_s = [end_s for start_s, end_s in truth if start_s <= rep.bottom_s <= end_s]
+                    if lockout_s:
+                        delays_s.append(live.state().time_s - lockout_s[0])
+            waited += len(live.update(final=True))  # reported only when the set ended
+        everything += delays_s
+        if delays_s:
+            print(f"{family:20s} {len(delays_s):3d} reps: median {np.median(delays_s):.2f} s, max "
+                  f"{np.max(delays_s):.2f} s; {waited} more at the set's end")
+    values = np.array(everything)
+    print(f"all: {values.size} reps, median {np.median(values):.2f} s, "
+          f"90th percentile {np.percentile(values, 90):.2f} s, 99th {np.percentile(values, 99):.2f} s, max {values.max():.2f} s (true lockout -> final, stream time)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=("latency", "capacity"))
+    parser.add_argument("which", choices=("latency", "capacity", "replay"))
     parser.add_argument("--seconds", type=float, default=None,
                         help="data streamed per run (latency: default the whole 50 s set; capacity: default 20)")
     parser.add_argument("--max-sessions", type=int, default=64, help="capacity: largest level tried")
     parser.add_argument("--min-sessions", type=int, default=4, help="capacity: first level tried")
+    parser.add_argument("--seeds", type=int, default=2, help="replay: seeds per simulator family (from 1000)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {CLIENT_CPU})
-    if args.which == "latency":
+    if args.which == "replay":
+        replay_latency(args.seeds)
+    elif args.which == "latency":
         latency(args.seconds or 60.0)
     else:
         capacity(args.seconds or 20.0, args.max_sessions, args.min_sessions)

@@ -14,7 +14,7 @@ from hinge.analysis.report import build_report
 from hinge.analysis.resample import regularize
 from hinge.analysis.simulate import FAMILIES, simulate
 from hinge.analysis.simulate.plan import Fidget, SetPlan, Stand, Walk
-from hinge.analysis.units import AxesCheck, decide_axes
+from hinge.analysis.units import AxesCheck, AxesDecision, axes_may_reverse, decide_axes
 
 RATE_HZ = 100.0
 G_MPS2 = 9.80665
@@ -128,3 +128,14 @@ def test_the_option_wins_over_the_importer_and_the_data():
     result = analyze(labelled, options=AnalysisOptions(axes="left-handed"))
     assert all(d.decided_by == "option" and d.reversed for d in result.units.axes.values())
     assert {w.code for w in result.warnings} >= {"axes_disagreement"}
+
+
+def test_axes_may_reverse_only_while_an_unsure_check_leans_to_a_mirrored_frame():
+    def decision(decided_by: str, evidence: float) -> AxesDecision:
+        frame = "left-handed" if decided_by == "data" and evidence < 0 else "right-handed"
+        return AxesDecision(frame, decided_by, "unsure", evidence, 1, abs(evidence) / 6, frame == "left-handed")
+
+    assert axes_may_reverse({"back": decision("default", -0.9), "hip": decision("data", 0.9)})
+    assert not axes_may_reverse({"back": decision("default", 0.4)})  # leans the way it is kept
+    assert not axes_may_reverse({"back": decision("default", 0.0)})  # nothing seen yet: real sets often stay so
+    assert not axes_may_reverse({"back": decision("data", -0.9), "hip": decision("importer", -0.9)})  # settled
