@@ -351,7 +351,8 @@ def replay_latency(seeds: int) -> None:
                   f"{np.max(delays_s):.2f} s; {waited} more at the set's end")
     values = np.array(everything)
     print(f"all: {values.size} reps, median {np.median(values):.2f} s, "
-          f"90th percentile {np.percentile(values, 90):.2f} s, 99th {np.percentile(values, 99):.2f} s, max {values.max():.2f} s (true lockout -> final, stream time)")
+          f"90th percentile {np.percentile(values, 90):.2f} s, 99th {np.percentile(values, 99):.2f} s, "
+          f"max {values.max():.2f} s (true lockout -> final, stream time)")
 
 
 def main() -> None:

@@ -90,7 +90,8 @@ def test_final_rule_a_held_lockout_is_final_and_a_short_one_waits_for_the_next_r
                                  np.zeros(hold // 2), np.linspace(0, rise_deg, 50), np.full(hold, rise_deg)])
         assert segmenter.final_count([rep], smooth, rate_hz=rate_hz, lockout_deg=12.0) == final
         start = segmenter.descent_start(smooth, after=rep.end, rate_hz=rate_hz)
-        assert (start is not None) == bool(final) and (start is None or 300 + hold // 2 - 5 <= start <= 300 + hold // 2 + 20)
+        assert (start is not None) == bool(final)
+        assert start is None or 300 + hold // 2 - 5 <= start <= 300 + hold // 2 + 20
     nxt = RepBounds(start=300 + hold // 2, bottom=300 + hold, end=300 + hold + 50, plateau=(0, 0), partial=False)
     smooth = np.concatenate([smooth, np.linspace(30, 0, 60), np.zeros(30)])
     assert segmenter.final_count([rep, nxt], smooth, rate_hz=rate_hz, lockout_deg=12.0) == 1
