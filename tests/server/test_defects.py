@@ -298,6 +298,19 @@ def test_7_the_token_stays_out_of_the_access_log(live_server, monkeypatch):
     assert access and all("t0ken-in-a-url" not in line for line in access), access
 
 
+def test_7_an_upload_without_the_token_is_told_why_not_reset(live_server, monkeypatch):
+    """A refused upload used to be answered before its body was read, and the connection closed with the body
+    unread is reset: the client saw "connection reset" (over TLS: "EOF occurred in violation of protocol")
+    instead of the 401 and its reason; an upload larger than the socket buffers always did."""
+    monkeypatch.setenv("HINGE_TOKEN", "s3cret")
+    server = live_server()
+    request = urllib.request.Request(f"{server.url}api/sessions", method="POST", data=b"x" * (12 << 20),
+                                     headers={"Content-Type": "text/csv"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=120)
+    assert refused.value.code == 401 and "needs its access token" in json.load(refused.value)["detail"]
+
+
 # 8 ------------------------------------------------------------------------------------------------------------
 
 
