@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .calibration import SegmentCalibration, sagittal_angle_deg
-from .orientation import Orientation, vertical_in_sensor
+from .orientation import Orientation, rotate_to_world, vertical_in_sensor
 from .recording import Chunk
 from .resample import UniformStream
 from .segmentation import lowpass_deg
@@ -63,13 +63,14 @@ class AngleSeries:
 def segment_angles(stream: UniformStream, orientation: Orientation, calibration: SegmentCalibration) -> SegmentAngles:
     """Sagittal angle, hike and hinge heading of the segment carrying ``stream``'s sensor."""
     vertical = orientation.vertical_in_sensor()
-    up = calibration.up_at(stream.time_s)
-    hinge = calibration.hinge_at(stream.time_s)
-    sagittal = sagittal_angle_deg(vertical, up, hinge)
-    # the hinge axis is level while standing (it is made perpendicular to the upright), so no offset
-    hike = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", vertical, hinge), -1.0, 1.0)))
-    hinge_world = orientation.rotate_to_world(hinge)
-    heading = np.degrees(np.unwrap(np.arctan2(hinge_world[:, 1], hinge_world[:, 0])))
+    sagittal, hike, heading = np.empty(vertical.shape[0]), np.empty(vertical.shape[0]), np.empty(vertical.shape[0])
+    for part, anchor in calibration.runs(stream.time_s):  # one upright and hinge axis per run: (3,) vectors
+        sagittal[part] = sagittal_angle_deg(vertical[part], anchor.up_s, anchor.hinge_s)
+        # the hinge axis is level while standing (it is made perpendicular to the upright), so no offset
+        hike[part] = np.degrees(np.arcsin(np.clip(vertical[part] @ anchor.hinge_s, -1.0, 1.0)))
+        hinge_world = rotate_to_world(orientation.quat_wxyz[part], anchor.hinge_s)
+        heading[part] = np.arctan2(hinge_world[:, 1], hinge_world[:, 0])
+    heading = np.degrees(np.unwrap(heading))
     for anchor in calibration.anchors:  # while the sensor was being re-clipped it measured the hand, not the body
         if anchor.handled_from_s is not None:
             off = (stream.time_s >= anchor.handled_from_s) & (stream.time_s <= anchor.from_s)

@@ -24,7 +24,7 @@ import numpy as np
 from .errors import AnalysisError
 from .filters import find_peaks, maximum_filter1d, minimum_filter1d  # SciPy's, without its import time
 from .hip_travel import HEIGHT_HIGHPASS_HZ, height_m
-from .orientation import Orientation
+from .orientation import Orientation, row_dot, row_norm
 from .resample import UniformStream
 from .segmentation import lowpass_deg
 
@@ -65,6 +65,12 @@ class SegmentCalibration:
     def hinge_at(self, time_s: np.ndarray) -> np.ndarray:
         """``hinge_s`` in force at each time, (n, 3)."""
         return np.stack([a.hinge_s for a in self.anchors])[self._which(time_s)]
+
+    def runs(self, time_s: np.ndarray) -> list[tuple[slice, Anchor]]:
+        """The anchor in force over each run of consecutive times (as :meth:`up_at`), as (index slice, anchor)."""
+        which = self._which(time_s)
+        cuts = [0, *(np.flatnonzero(np.diff(which)) + 1), which.size]
+        return [(slice(a, b), self.anchors[which[a]]) for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ class Calibrator:
     def _moving(self, perp_radps: np.ndarray) -> np.ndarray:
         """Samples turning about a horizontal axis: faster than ``moving_gyr_radps``, or, in slow or shallow
         movement where too few are, the fastest tenth of them (above ``min_moving_gyr_radps``)."""
-        rate = np.linalg.norm(perp_radps, axis=1)
+        rate = row_norm(perp_radps)
         moving = rate > self.moving_gyr_radps
         if moving.sum() >= self.min_moving_samples:
             return moving
@@ -242,7 +248,7 @@ class Calibrator:
     def _quiet_start(self, s: UniformStream, o: Orientation) -> np.ndarray | None:
         """Indices of the quiet run the recording starts with (at least ``min_start_quiet_s``, at most
         ``max_start_quiet_s``), or None when it starts moving."""
-        gyr = np.linalg.norm(s.gyr_radps - o.gyr_bias_radps, axis=1)
+        gyr = _turn_radps(s, o)
         loud = np.flatnonzero(_moving_max(gyr, max(1, int(0.1 * s.sampling_rate_hz))) >= self.start_quiet_radps)
         length = int(loud[0]) if loud.size else gyr.size
         if length < self.min_start_quiet_s * s.sampling_rate_hz:
@@ -300,7 +306,7 @@ class Calibrator:
         if grid.size < 3:
             return None
         def rate(stream, orient):
-            gyr = np.linalg.norm(stream.gyr_radps - orient.gyr_bias_radps, axis=1)
+            gyr = _turn_radps(stream, orient)
             return np.interp(grid, stream.time_s, _moving_max(gyr, max(1, int(0.25 * stream.sampling_rate_hz))))
         this_rate = rate(s, o)
         handled = (this_rate > self.handling_radps) & (rate(other, other_o) < self.body_still_radps)
@@ -319,12 +325,12 @@ class Calibrator:
 
     def _quiet(self, s: UniformStream, o: Orientation) -> np.ndarray:
         width = max(1, int(self.quiet_window_s * s.sampling_rate_hz))
-        gyr = np.linalg.norm(s.gyr_radps - o.gyr_bias_radps, axis=1)
-        acc_dev = np.abs(np.linalg.norm(s.acc_mps2, axis=1) - GRAVITY_MPS2)
+        gyr = _turn_radps(s, o)
+        acc_dev = np.abs(row_norm(s.acc_mps2) - GRAVITY_MPS2)
         return (_moving_max(gyr, width) < self.quiet_gyr_radps) & (_moving_max(acc_dev, width) < self.quiet_acc_mps2)
 
     def _first_motion_s(self, s: UniformStream, o: Orientation) -> float:
-        gyr = np.linalg.norm(s.gyr_radps - o.gyr_bias_radps, axis=1)
+        gyr = _turn_radps(s, o)
         width = max(1, int(0.2 * s.sampling_rate_hz))
         moving = np.flatnonzero(_moving_min(gyr, width) > self.first_motion_radps)
         return float(s.time_s[moving[0]]) if moving.size else float(s.time_s[-1])
@@ -357,7 +363,7 @@ class Calibrator:
     def _estimate_up(self, s: UniformStream, o: Orientation) -> tuple[np.ndarray, float]:
         """The most frequent quasi-static gravity direction (the upright posture) and the share of time in it."""
         vertical = o.vertical_in_sensor()
-        gyr = np.linalg.norm(s.gyr_radps - o.gyr_bias_radps, axis=1)
+        gyr = _turn_radps(s, o)
         slow = vertical[_moving_max(gyr, max(1, int(0.2 * s.sampling_rate_hz))) < 0.6]
         if slow.shape[0] < 10:
             raise AnalysisError(f"sensor {s.name} never holds still; cannot find the upright posture")
@@ -381,11 +387,12 @@ class Calibrator:
         hinges: list[np.ndarray] = []
         for k, begin in enumerate(epoch_starts):
             end = epoch_starts[k + 1] if k + 1 < len(epoch_starts) else np.inf
-            in_epoch = (s.time_s >= (begin if k else -np.inf)) & (s.time_s < end)
+            # the epoch's samples (times are sorted): a slice, so no copy of the whole recording's arrays
+            in_epoch = slice(int(np.searchsorted(s.time_s, begin)) if k else 0, int(np.searchsorted(s.time_s, end)))
             up0 = next(p.up_s for p in pending if p.epoch == k)
-            use = moving & in_epoch
-            if use.sum() >= 10:
-                axis = np.linalg.eigh(perp[use].T @ perp[use])[1][:, -1]
+            used = perp[in_epoch][moving[in_epoch]]
+            if used.shape[0] >= 10:
+                axis = np.linalg.eigh(used.T @ used)[1][:, -1]
             elif hinges:  # too little movement after a re-mount: carry the previous axis over
                 axis = hinges[-1]
             else:
@@ -405,7 +412,7 @@ class Calibrator:
     def _gravity(s: UniformStream, quiet: np.ndarray) -> float:
         if quiet.sum() < 10:
             return GRAVITY_MPS2
-        return float(np.median(np.linalg.norm(s.acc_mps2[quiet], axis=1)))
+        return float(np.median(row_norm(s.acc_mps2[quiet])))
 
 
 def sagittal_angle_deg(vertical_s: np.ndarray, up_s: np.ndarray, hinge_s: np.ndarray) -> np.ndarray:
@@ -415,17 +422,20 @@ def sagittal_angle_deg(vertical_s: np.ndarray, up_s: np.ndarray, hinge_s: np.nda
     ``hinge_s``: (3,) or (n, 3) the left-pointing hinge axis. Equals ``atan2(u·f, u·z)`` with ``u = R up_s``,
     ``f = normalize((R hinge_s) × z)`` (``conventions.md``), computed in sensor axes.
     """
-    forward_s = np.broadcast_to(np.cross(up_s, hinge_s), vertical_s.shape)  # (u_s × m_s)·v_s = u·f · |m × z|
-    m_z = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(hinge_s, vertical_s.shape))
+    forward_s = np.cross(up_s, hinge_s)  # (u_s × m_s)·v_s = u·f · |m × z|
+    m_z = row_dot(vertical_s, hinge_s)
     horizontal = np.sqrt(np.clip(1.0 - m_z**2, 1e-9, None))
-    along = np.einsum("ij,ij->i", vertical_s, forward_s) / horizontal
-    up = np.einsum("ij,ij->i", vertical_s, np.broadcast_to(up_s, vertical_s.shape))
-    return np.degrees(np.arctan2(along, up))
+    return np.degrees(np.arctan2(row_dot(vertical_s, forward_s) / horizontal, row_dot(vertical_s, up_s)))
 
 
 def _window(time_s: np.ndarray, start_s: float, end_s: float) -> slice:
     """Index slice of the (sorted) ``time_s`` inside [start_s, end_s]."""
     return slice(int(np.searchsorted(time_s, start_s, side="left")), int(np.searchsorted(time_s, end_s, side="right")))
+
+
+def _turn_radps(s: UniformStream, o: Orientation) -> np.ndarray:
+    """Angular speed with the estimated gyro bias removed, (n,) rad/s."""
+    return row_norm(s.gyr_radps - o.gyr_bias_radps)
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:

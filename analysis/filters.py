@@ -5,7 +5,9 @@ Same names, arguments and results as SciPy's, for the cases used here (``tests/a
 checks them against SciPy): :func:`butter` (low-pass, second-order sections), :func:`sosfiltfilt` (odd padding,
 steady-state initial conditions), :func:`find_peaks` (``height``, ``prominence``, ``distance``), :func:`median_filter`,
 :func:`maximum_filter1d` and :func:`minimum_filter1d` (``mode="nearest"``). The filters' results agree with
-SciPy's to rounding (about 1e-12 relative: the recursion runs in vectorised blocks), the others exactly.
+SciPy's to rounding (about 1e-12 relative: the recursion runs in vectorised blocks), the others exactly, except
+that :func:`find_peaks` with ``distance`` may keep the other one of two equally high peaks (SciPy orders ties its
+own way).
 """
 
 from __future__ import annotations
@@ -127,12 +129,12 @@ def find_peaks(x: np.ndarray, *, height: float | None = None, prominence: float,
     inner = (starts >= 1) & (ends <= n - 2)
     starts, ends = starts[inner], ends[inner]
     is_peak = (x[starts - 1] < x[starts]) & (x[ends + 1] < x[ends])
-    if height is not None:
-        is_peak &= x[starts] >= height
-    peaks = (starts[is_peak] + ends[is_peak]) // 2
+    maxima = (starts[is_peak] + ends[is_peak]) // 2  # every local maximum (a flat top: its middle sample)
+    peaks = maxima[x[maxima] >= height] if height is not None else maxima
     if distance is not None and distance > 1 and peaks.size > 1:
         peaks = _spaced(x, peaks, distance)
-    prominences = np.array([x[p] - max(_base(x, p, -1), _base(x, p, 1)) for p in peaks], dtype=float)
+    prominences = x[peaks] - np.maximum(_bases(x, maxima, peaks), _bases(x[::-1], n - 1 - maxima[::-1],
+                                                                          n - 1 - peaks[::-1])[::-1])
     keep = prominences >= prominence
     return peaks[keep], {"prominences": prominences[keep]}
 
@@ -149,33 +151,54 @@ def _spaced(x: np.ndarray, peaks: np.ndarray, distance: int) -> np.ndarray:
     return peaks[keep]
 
 
-def _base(x: np.ndarray, peak: int, step: int) -> float:
-    """Lowest value from ``peak`` towards ``step`` before the first sample higher than the peak (or the end).
-    Searches in windows that double, so the cost follows the distance to that sample."""
-    top, lowest, width, i = x[peak], x[peak], 256, peak
-    while 0 <= i < x.size:
-        window = x[i:i + width] if step > 0 else x[max(0, i - width + 1):i + 1][::-1]
-        higher = np.flatnonzero(window > top)
-        stop = int(higher[0]) if higher.size else window.size
-        if stop:
-            lowest = min(lowest, float(window[:stop].min()))
-        if higher.size:
-            break
-        i += step * window.size
-        width *= 2
-    return lowest
+def _bases(x: np.ndarray, maxima: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Lowest value of ``x`` from each of ``peaks`` leftwards to the first sample higher than it (or the start).
+
+    ``maxima``: sorted indices of all local maxima, of which ``peaks`` (sorted) is a subset. The first higher
+    sample lies on the flank of the nearest higher local maximum (or before the start), and everything between
+    that maximum and the sample is higher too, so the lowest value from that maximum on is the one sought. The
+    nearest higher maximum is found for all peaks at once by binary lifting over a sparse table of running maxima
+    (``table[level][k] = max(x[maxima[k:k + 2**level]])``); the lows by one ``minimum.reduceat``."""
+    if peaks.size == 0:
+        return np.zeros(0)
+    heights = x[maxima]
+    tables = [heights]
+    while 1 << len(tables) <= heights.size:
+        step = 1 << (len(tables) - 1)
+        tables.append(np.maximum(tables[-1][:-step], tables[-1][step:]))
+    at = np.searchsorted(maxima, peaks)  # each peak's place among the maxima
+    top = heights[at]
+    pos = at.copy()
+    for level in range(len(tables) - 1, -1, -1):  # move left over blocks of maxima no higher than the peak
+        start = pos - (1 << level)
+        can = start >= 0
+        can[can] = tables[level][start[can]] <= top[can]
+        pos = np.where(can, start, pos)
+    first = np.where(pos > 0, maxima[np.maximum(pos - 1, 0)], 0)
+    return np.minimum.reduceat(x, np.column_stack([first, peaks + 1]).ravel())[::2]
 
 
 def median_filter(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndarray:
     """Running median of ``x`` (n,) over an odd ``size`` of samples centred on each, edges repeating the end
-    values."""
+    values. A window of equal values is its own median: only the others are sorted (fast on piecewise-constant
+    input)."""
     _check_nearest(mode)
     if size % 2 == 0:
         raise ValueError("only an odd size")
-    windows = np.lib.stride_tricks.sliding_window_view(_pad_nearest(np.asarray(x), size), size)
+    padded = _pad_nearest(np.asarray(x), size)
+    n = padded.size - size + 1
+    out = padded[:n].copy()  # window k is padded[k:k + size]
+    changes = np.flatnonzero(padded[1:] != padded[:-1])  # between padded[j] and padded[j + 1]
+    uneven = np.zeros(n + size, dtype=bool)
+    for back in range(size - 1):  # window k holds change j when k <= j <= k + size - 2
+        uneven[np.maximum(changes - back, 0)] = True
+    where = np.flatnonzero(uneven[:n])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
     chunk = max(1, (1 << 21) // size)  # partition copies its input: a bounded number of windows at a time
-    return np.concatenate([np.partition(windows[i:i + chunk], size // 2, axis=1)[:, size // 2]
-                           for i in range(0, windows.shape[0], chunk)])
+    for i in range(0, where.size, chunk):
+        part = where[i:i + chunk]
+        out[part] = np.partition(windows[part], size // 2, axis=1)[:, size // 2]
+    return out
 
 
 def maximum_filter1d(x: np.ndarray, *, size: int, mode: str = "nearest") -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .filters import butter, sosfiltfilt  # SciPy's, without its import time
-from .orientation import Orientation
+from .orientation import Orientation, row_dot
 from .resample import UniformStream
 
 
@@ -18,11 +18,13 @@ def vertical_acceleration_mps2(stream: UniformStream, orientation: Orientation, 
 
 def forward_acceleration_mps2(stream: UniformStream, orientation: Orientation, hinge_s: np.ndarray) -> np.ndarray:
     """Linear acceleration of the sensor along the lifter's forward direction (m/s², (n,)): the horizontal
-    ``normalize(m × z)`` of the world hinge axis ``m`` (``hinge_s``: (n, 3) left-pointing, sensor axes)."""
-    m = orientation.rotate_to_world(hinge_s)
-    forward = np.cross(m, [0.0, 0.0, 1.0])
-    forward /= np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-9)
-    return np.einsum("ij,ij->i", orientation.rotate_to_world(stream.acc_mps2), forward)
+    ``normalize(m × z)`` of the world hinge axis ``m`` (``hinge_s``: (n, 3) or (3,) left-pointing, sensor axes).
+
+    Computed in sensor axes: with ``v`` the world up in sensor axes, ``R a · (R h × z) = a · (h × v)`` and
+    ``|m × z| = sqrt(1 - (h · v)²)``."""
+    vertical = orientation.vertical_in_sensor()
+    horizontal = np.sqrt(np.clip(1.0 - row_dot(vertical, hinge_s) ** 2, 1e-18, None))
+    return np.einsum("ij,ij->i", stream.acc_mps2, np.cross(hinge_s, vertical)) / horizontal
 
 
 def height_change_m(acc_z_mps2: np.ndarray, *, sampling_rate_hz: float, start: int, end: int) -> np.ndarray:

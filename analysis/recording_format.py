@@ -25,12 +25,15 @@ import io
 import math
 import os
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from .errors import RecordingError
 from .recording import FORMAT_NAME, SENSOR_NAMES, Chunk, Recording, SensorStream
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 COLUMNS: tuple[str, ...] = ("time_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 HEADER = ",".join(COLUMNS)
@@ -54,20 +57,19 @@ def read_recording(source: Source) -> Recording:
             raise RecordingError("the file has a header but no samples")
         stream.seek(data_offset)
         try:
-            columns = _parse_fast(stream)
+            table = _parse_fast(stream)
         except _FastPathFailed:
             stream.seek(data_offset)
             _locate_problem(stream, header_line_no)
             raise RecordingError("the rows after the header could not be parsed as CSV") from None
-        problem = _check_columns(columns)
+        sensors, problem = _split_sensors(table)
+        del table
+        _release_arrow_memory()
         if problem:
             stream.seek(data_offset)
             _locate_problem(stream, header_line_no)
             raise RecordingError(problem)
-    recording = _to_recording(columns, metadata)
-    del columns
-    _release_arrow_memory()
-    return recording
+    return Recording(sensors=sensors, metadata=metadata)
 
 
 def format_metadata_lines(metadata: Mapping[str, str]) -> str:
@@ -240,7 +242,7 @@ def _read_preamble(stream: BinaryIO) -> tuple[dict[str, str], int, int]:
     raise RecordingError(f"no header line '{HEADER}' in the first {_MAX_PREAMBLE_LINES} lines")
 
 
-def _parse_fast(stream: BinaryIO) -> dict[str, np.ndarray]:
+def _parse_fast(stream: BinaryIO) -> pa.Table:
     import pyarrow as pa
     from pyarrow import csv
 
@@ -259,27 +261,37 @@ def _parse_fast(stream: BinaryIO) -> dict[str, np.ndarray]:
         raise RecordingError("the file has a header but no samples")
     if any(table.column(name).null_count for name in COLUMNS if name != "sensor"):
         raise _FastPathFailed
-    sensor = table.column("sensor").combine_chunks()
-    out = {name: table.column(name).to_numpy() for name in COLUMNS if name != "sensor"}
-    out["sensor_codes"] = sensor.indices.to_numpy(zero_copy_only=False)
-    out["sensor_names"] = np.array(sensor.dictionary.to_pylist(), dtype=object)
-    return out
+    return table
 
 
-def _check_columns(columns: dict[str, np.ndarray]) -> str | None:
-    """Cheap vectorised checks; a non-None answer triggers the line-locating scan."""
-    bad_names = [n for n in columns["sensor_names"] if n not in SENSOR_NAMES]
+def _split_sensors(table: pa.Table) -> tuple[dict[str, SensorStream], str | None]:
+    """Each sensor's rows gathered from Arrow's column chunks (no concatenated copy of a whole column), and the
+    first problem the cheap vectorised checks find (None if none: a problem triggers the line-locating scan)."""
+    sensor = table.column("sensor").combine_chunks()  # one dictionary for all chunks
+    names = sensor.dictionary.to_pylist()
+    bad_names = [n for n in names if n not in SENSOR_NAMES]
     if bad_names:
-        return f"unknown sensor name '{bad_names[0]}' (expected back or hip)"
-    for name in COLUMNS:
-        if name != "sensor" and not np.isfinite(columns[name]).all():
-            return f"non-finite value in column {name}"
-    time_s, codes = columns["time_s"], columns["sensor_codes"]
-    for code in np.unique(codes):
-        t = time_s[codes == code]
-        if t.size > 1 and (np.diff(t) < 0).any():
-            return f"time goes backwards for sensor {columns['sensor_names'][code]}"
-    return None
+        return {}, f"unknown sensor name '{bad_names[0]}' (expected back or hip)"
+    codes = sensor.indices.to_numpy(zero_copy_only=False)
+    columns = {name: table.column(name).chunks for name in COLUMNS if name != "sensor"}
+    chunk_starts = np.cumsum([0] + [len(c) for c in columns["time_s"]])
+    sensors = {}
+    for code, name in enumerate(names):
+        rows = np.flatnonzero(codes == code)
+        if not rows.size:
+            continue
+        cuts = np.searchsorted(rows, chunk_starts)
+        time_s, acc, gyr = np.empty(rows.size), np.empty((rows.size, 3)), np.empty((rows.size, 3))
+        for out, column in [(time_s, "time_s"), *((acc[:, i], f"acc_{a}") for i, a in enumerate("xyz")),
+                            *((gyr[:, i], f"gyr_{a}") for i, a in enumerate("xyz"))]:
+            for k, chunk in enumerate(columns[column]):
+                out[cuts[k]:cuts[k + 1]] = chunk.to_numpy()[rows[cuts[k]:cuts[k + 1]] - chunk_starts[k]]
+            if not np.isfinite(out).all():
+                return {}, f"non-finite value in column {column}"
+        if time_s.size > 1 and (np.diff(time_s) < 0).any():
+            return {}, f"time goes backwards for sensor {name}"
+        sensors[name] = SensorStream(time_s=time_s, acc_mps2=acc, gyr_radps=gyr)
+    return sensors, None
 
 
 def _locate_problem(stream: BinaryIO, header_line_no: int) -> None:
@@ -326,19 +338,3 @@ def _locate_problem(stream: BinaryIO, header_line_no: int) -> None:
 
 def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _to_recording(columns: dict[str, np.ndarray], metadata: dict[str, str]) -> Recording:
-    codes = columns["sensor_codes"]
-    sensors = {}
-    for code, name in enumerate(columns["sensor_names"]):
-        rows = np.flatnonzero(codes == code)
-        if not rows.size:
-            continue
-        acc, gyr = np.empty((rows.size, 3)), np.empty((rows.size, 3))
-        for axis, letter in enumerate("xyz"):  # gather by index: no intermediate (n, 7) copy
-            acc[:, axis] = columns[f"acc_{letter}"][rows]
-            gyr[:, axis] = columns[f"gyr_{letter}"][rows]
-        sensors[str(name)] = SensorStream(time_s=columns["time_s"][rows], acc_mps2=acc, gyr_radps=gyr)
-    return Recording(sensors=sensors, metadata=metadata)
-

@@ -74,12 +74,26 @@ def _sample_indices(time_s: np.ndarray, rate_hz: float) -> np.ndarray:
     c = np.concatenate([[0], np.cumsum(z)])
     half = w // 2
     lo = np.clip(np.arange(time_s.size) - half, 0, time_s.size - w)
-    phase = np.angle(c[lo + w] - c[lo]) / (2 * np.pi)
-    # a median filter removes isolated jitter outliers but keeps the steps that missing samples make
-    steps = median_filter(e - phase, size=7, mode="nearest")
-    skipped = np.maximum.accumulate(np.round(steps).astype(np.int64))  # missing samples so far, monotone
+    # unwrapped: a rate slightly off makes the phase drift; wrapped, each turn would read as a sample going back
+    phase = np.unwrap(np.angle(c[lo + w] - c[lo])) / (2 * np.pi)
+    # a median filter removes isolated jitter outliers but keeps the steps that missing samples make; rounding
+    # keeps the order of values, so the median of the rounded offsets is the rounded median (and they are
+    # constant between losses: the filter has little to sort)
+    steps = median_filter(np.round(e - phase), size=7, mode="nearest")
+    skipped = np.maximum.accumulate(steps.astype(np.int64))  # missing samples so far, monotone
     k = np.arange(time_s.size) + skipped
     return k - k[0]
+
+
+def _line_fit(k: np.ndarray, time_s: np.ndarray) -> tuple[float, float]:
+    """Least-squares line ``time_s - time_s[0] ≈ intercept + slope · k`` (s per sample, s); ``k``, ``time_s``
+    (n,). Relative to the first stamp, so epoch-sized stamps lose no precision."""
+    k_mean = k.mean()
+    t = time_s - time_s[0]
+    t_mean = t.mean()
+    dk = k - k_mean
+    slope = float(dk @ (t - t_mean) / (dk @ dk))
+    return slope, float(t_mean - slope * k_mean)
 
 
 def regularize(name: str, stream: SensorStream) -> UniformStream:
@@ -99,23 +113,23 @@ def regularize(name: str, stream: SensorStream) -> UniformStream:
     k = _sample_indices(t, rate)
     # refine the rate with the integer indices (least squares of stamp vs index), then index again
     if k[-1] > 0:
-        slope = np.polyfit(k.astype(float), t, 1)[0]
-        rate = 1.0 / slope
+        rate = 1.0 / _line_fit(k, t)[0]
         k = _sample_indices(t, rate)
     check_rate_hz(name, rate)
     n = int(k[-1]) + 1
     check_grid_samples(name, n, rate)
-    base = np.polyfit(k.astype(float), t, 1)
-    residual = t - np.polyval(base, k)
+    slope, intercept = _line_fit(k, t)
+    residual = (t - t[0]) - (intercept + slope * k)
     # slow clock wander stays in the time axis: smooth residual over ~2 s
     smooth = _moving_average(residual, max(1, int(2 * rate)))
+    steps = np.diff(k)
+    complete = bool((steps == 1).all())  # every index once: nothing to fill in
     grid_k = np.arange(n)
-    grid_time = np.polyval(base, grid_k) + np.interp(grid_k, k, smooth)
+    grid_time = t[0] + (intercept + slope * grid_k + (smooth if complete else np.interp(grid_k, k, smooth)))
     measured = np.zeros(n, dtype=bool)
     measured[k] = True
-    acc = _fill(k, stream.acc_mps2, n)
-    gyr = _fill(k, stream.gyr_radps, n)
-    steps = np.diff(k)
+    acc = stream.acc_mps2 if complete else _fill(k, stream.acc_mps2, n)
+    gyr = stream.gyr_radps if complete else _fill(k, stream.gyr_radps, n)
     gap_at = np.flatnonzero(steps > 2)
     gaps = tuple((float(t[i]), float((steps[i] - 1) / rate)) for i in gap_at)
     quality = StreamQuality(
@@ -143,8 +157,14 @@ def _fill(k: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Values on the full index grid 0..n-1, linear interpolation over missing indices; (n, 3)."""
     first = np.flatnonzero(np.diff(k, prepend=-1) > 0)  # k is non-decreasing: first sample of each index
     unique_k = k[first]
-    grid = np.arange(n)
-    return np.column_stack([np.interp(grid, unique_k, values[first, j]) for j in range(values.shape[1])])
+    out = np.empty((n, values.shape[1]))
+    out[unique_k] = values[first]
+    missing = np.ones(n, dtype=bool)
+    missing[unique_k] = False
+    missing_k = np.flatnonzero(missing)
+    for j in range(values.shape[1]):
+        out[missing_k, j] = np.interp(missing_k, unique_k, values[first, j])
+    return out
 
 
 def _saturated(values: np.ndarray, floor: float) -> int:

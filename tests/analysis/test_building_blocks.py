@@ -36,6 +36,31 @@ def test_dropouts_become_gaps_not_samples():
     assert u.measured.sum() == t.size
 
 
+@pytest.mark.parametrize("lost, burst, fast_ppm", [
+    (0, (2, 4), 300.0), (1, (2, 4), 300.0), (3, (2, 4), 300.0),
+    (40, (1, 2), 0.0), (40, (1, 3), 300.0),
+])
+def test_every_sample_finds_its_index_through_jitter_drift_and_losses(lost, burst, fast_ppm):
+    """Stamps jittered by up to 0.2 periods on a clock ``fast_ppm`` fast: each kept sample is placed on its true
+    index (the lost ones, in bursts of ``burst`` samples, become filled gaps), and the rate is the least-squares
+    one."""
+    rng = np.random.default_rng(lost)
+    n, rate_hz = 30_000, 200.0
+    true_k = np.arange(n)
+    keep = np.ones(n, dtype=bool)
+    for start in rng.choice(np.arange(100, n - 100, 10), size=lost, replace=False):
+        keep[start:start + rng.integers(*burst)] = False
+    t = 1_763_700_000.0 + true_k / (rate_hz * (1 + 1e-6 * fast_ppm)) + rng.uniform(-0.2, 0.2, n) / rate_hz
+    acc = rng.normal(size=(n, 3))
+    u = regularize("back", SensorStream(t[keep], acc[keep], np.zeros((keep.sum(), 3))))
+    assert u.time_s.size == n
+    np.testing.assert_array_equal(u.measured, keep)
+    np.testing.assert_array_equal(u.acc_mps2[keep], acc[keep])
+    slope = np.polyfit(true_k[keep].astype(float), t[keep] - t[0], 1)[0]
+    assert u.sampling_rate_hz == pytest.approx(1.0 / slope, rel=1e-9)
+    assert u.quality.missing_samples == n - keep.sum()
+
+
 def _recording(acc_scale: float, gyr_scale: float) -> Recording:
     rng = np.random.default_rng(0)
     n = 2000

@@ -50,14 +50,23 @@ def test_sosfiltfilt_refuses_a_series_no_longer_than_its_padding():
         filters.sosfiltfilt(sos, np.zeros(9))
 
 
-def test_find_peaks_matches_scipy_with_plateaus_and_ties():
+def test_find_peaks_and_prominences_match_scipy_with_plateaus_ties_and_distance():
     rng = np.random.default_rng(7)
     for _ in range(300):
         n = int(rng.integers(1, 2_000))
         x = np.round(np.cumsum(rng.standard_normal(n)) * 2) / 2  # steps of 0.5: flat tops and equal peaks
         height, prominence = float(rng.uniform(-5, 5)), float(rng.uniform(0, 6))
-        expected = signal.find_peaks(x, height=height, prominence=prominence)[0]
-        np.testing.assert_array_equal(filters.find_peaks(x, height=height, prominence=prominence)[0], expected)
+        expected, props = signal.find_peaks(x, height=height, prominence=prominence)
+        ours, our_props = filters.find_peaks(x, height=height, prominence=prominence)
+        np.testing.assert_array_equal(ours, expected)
+        np.testing.assert_array_equal(our_props["prominences"], props["prominences"])
+        # the distance rule, on values without ties (SciPy breaks ties of equal heights its own way)
+        y = x + rng.uniform(0, 1e-3, n)
+        distance = int(rng.choice([2, 5, 40]))
+        expected, props = signal.find_peaks(y, height=height, prominence=prominence, distance=distance)
+        ours, our_props = filters.find_peaks(y, height=height, prominence=prominence, distance=distance)
+        np.testing.assert_array_equal(ours, expected)
+        np.testing.assert_array_equal(our_props["prominences"], props["prominences"])
 
 
 @pytest.mark.parametrize("size", [1, 3, 7, 51])
@@ -65,6 +74,10 @@ def test_running_median_max_min_match_scipy_exactly(size):
     x = np.random.default_rng(size).standard_normal(1_001)
     np.testing.assert_array_equal(filters.median_filter(x, size=size), ndimage.median_filter(x, size=size,
                                                                                              mode="nearest"))
+    steps = np.round(np.cumsum(np.random.default_rng(size).standard_normal(1_001) * 0.15))  # mostly constant
+    steps[::97] += 3.0  # and isolated outliers
+    np.testing.assert_array_equal(filters.median_filter(steps, size=size),
+                                  ndimage.median_filter(steps, size=size, mode="nearest"))
     for size_any in (size, size + 1):
         np.testing.assert_array_equal(filters.maximum_filter1d(x, size=size_any),
                                       ndimage.maximum_filter1d(x, size=size_any, mode="nearest"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from hinge.analysis.calibration import sagittal_angle_deg
+from hinge.analysis.angles import segment_angles
+from hinge.analysis.calibration import Anchor, SegmentCalibration, sagittal_angle_deg
+from hinge.analysis.hip_travel import forward_acceleration_mps2
 from hinge.analysis.orientation import Orientation, vqf_offline
 from hinge.analysis.simulate.kinematics import G_MPS2, BodyGeometry, body_motion, ideal_imu, sagittal_angles_deg
 from hinge.analysis.simulate.timeline import CHANNELS, Timeline, min_jerk
@@ -72,6 +76,47 @@ def test_sensor_axis_angle_formula_matches_world_formula_for_random_frames():
     f /= np.linalg.norm(f, axis=1, keepdims=True)
     independent = np.degrees(np.arctan2(np.einsum("ij,ij->i", u, f), u[:, 2]))
     np.testing.assert_allclose(ours, independent, atol=1e-9)
+
+
+def test_segment_angles_per_anchor_equal_the_per_sample_formula():
+    """Three anchors (a re-anchor and a re-mount): the angles computed anchor by anchor with (3,) axes equal the
+    formulas applied with each sample's own (n, 3) axes, and the heading equals SciPy's rotation of the axis."""
+    n = 600
+    rotations = Rotation.random(n, random_state=8)
+    o = Orientation(quat_wxyz=rotations.as_quat(scalar_first=True), gyr_bias_radps=np.zeros((n, 3)),
+                    rest=np.zeros(n, dtype=bool))
+    time_s = np.arange(n) / 100.0
+    frames = Rotation.random(3, random_state=7).as_matrix()
+    anchors = tuple(Anchor(from_s, from_s, from_s, frames[i][:, 2], frames[i][:, 1], "standing")
+                    for i, from_s in enumerate([0.0, 1.7, 4.25]))
+    calibration = SegmentCalibration("hip", anchors, 9.81)
+    stream = SimpleNamespace(time_s=time_s, sampling_rate_hz=100.0, measured=np.ones(n, dtype=bool))
+    angles = segment_angles(stream, o, calibration)
+    up, hinge = calibration.up_at(time_s), calibration.hinge_at(time_s)
+    vertical = o.vertical_in_sensor()
+    np.testing.assert_allclose(angles.sagittal_deg, sagittal_angle_deg(vertical, up, hinge), atol=1e-9)
+    np.testing.assert_allclose(angles.hike_deg, np.degrees(np.arcsin(np.einsum("ij,ij->i", vertical, hinge))),
+                               atol=1e-9)
+    m = rotations.apply(hinge)
+    np.testing.assert_allclose(angles.hinge_heading_deg, np.degrees(np.unwrap(np.arctan2(m[:, 1], m[:, 0]))),
+                               atol=1e-9)
+
+
+def test_forward_acceleration_matches_the_world_formula():
+    """a · (h × v) / |h × v| in sensor axes equals the world acceleration along normalize((R h) × z)."""
+    n = 400
+    rotations = Rotation.random(n, random_state=9)
+    rng = np.random.default_rng(10)
+    o = Orientation(quat_wxyz=rotations.as_quat(scalar_first=True), gyr_bias_radps=np.zeros((n, 3)),
+                    rest=np.zeros(n, dtype=bool))
+    acc = rng.normal(scale=5.0, size=(n, 3))
+    stream = SimpleNamespace(acc_mps2=acc)
+    for hinge_s in (Rotation.random(n, random_state=11).apply([0, 1.0, 0]), np.array([0.6, 0.0, 0.8])):
+        m = rotations.apply(np.tile(hinge_s, (n, 1)) if hinge_s.ndim == 1 else hinge_s)
+        forward = np.cross(m, [0, 0, 1.0])
+        forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+        independent = np.einsum("ij,ij->i", rotations.apply(acc), forward)
+        np.testing.assert_allclose(forward_acceleration_mps2(stream, o, hinge_s), independent, atol=1e-9)
 
 
 def test_quaternion_helpers_match_scipy():

@@ -37,6 +37,26 @@ def test_round_trip_keeps_values_and_metadata(tmp_path):
         np.testing.assert_allclose(back.sensors[name].gyr_radps, original.sensors[name].gyr_radps, atol=1e-6)
 
 
+def test_each_sensor_is_gathered_across_the_readers_blocks(tmp_path):
+    """A file of more than one of Arrow's 8 MB blocks, the sensors' rows interleaving unevenly: each sensor's
+    samples come back whole and in order, equal to the values written."""
+    rng = np.random.default_rng(5)
+    n = 90_000
+    t = 1_700_000_000.0 + np.arange(n) / 200.0
+    hip_t = np.sort(rng.choice(t, size=n // 3, replace=False)) + 0.001
+    m = hip_t.size
+    original = Recording({"back": SensorStream(t, rng.normal(size=(n, 3)), rng.normal(size=(n, 3))),
+                          "hip": SensorStream(hip_t, rng.normal(size=(m, 3)), rng.normal(size=(m, 3)))})
+    path = tmp_path / "long.csv"
+    write_recording(original, path)
+    assert path.stat().st_size > 8 << 20  # more than one block
+    back = read_recording(path)
+    for name, stream in original.sensors.items():
+        np.testing.assert_allclose(back.sensors[name].time_s, stream.time_s, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(back.sensors[name].acc_mps2, stream.acc_mps2, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(back.sensors[name].gyr_radps, stream.gyr_radps, atol=1e-6, rtol=0)
+
+
 def test_reads_bytes_crlf_bom_interleaving_duplicates_and_one_sensor():
     rows = ["2.0,hip,0,0,9.8,0,0,0", "1.0,back,0,0,9.8,0,0,0", "1.0,back,0,0,9.7,0,0,0", "3.0,hip,0,0,9.9,0,0,0"]
     text = "\ufeff# format: hinge-recording/1\r\n# note: a: b\r\n" + HEADER + "\r\n" + "\r\n".join(rows) + "\r\n"
