@@ -69,6 +69,7 @@ class EmulatedWearable(abc.ABC):
         self._epoch_s = 0.0  # host time of power-on, when the device clock read _device_offset_s
         self._device_offset_s = 1000.0 + 100.0 * self._rng.uniform()  # device clock at power-on (arbitrary)
         self._task: asyncio.Task | None = None
+        self._sending: set[asyncio.Future] = set()  # packets being notified (they finish even if streaming stops)
         self._truth_index: list[np.ndarray] = []
         self._truth_time: list[np.ndarray] = []
         self.dropped_packets = 0
@@ -92,7 +93,16 @@ class EmulatedWearable(abc.ABC):
                                             advertising_interval_max=20.0)
 
     async def drop_link(self, *, away_s: float) -> None:
-        """Peripheral-side disconnect, then stay silent for ``away_s`` before advertising again."""
+        """Peripheral-side disconnect, then stay silent for ``away_s`` before advertising again.
+
+        The device stops streaming and finishes the packet it is sending before it disconnects (as the firmware
+        does), so every packet logged as delivered went out on a live link: one notified while the link went
+        down would be logged yet never arrive."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*self._sending, return_exceptions=True)
         await self.device.stop_advertising()
         for connection in list(self.device.connections.values()):
             await connection.disconnect()
@@ -157,11 +167,10 @@ class EmulatedWearable(abc.ABC):
                 # (several are shielded: a real device never stops inside a packet)
                 self._truth_index.append(index)
                 self._truth_time.append(measured_s)
-                notifications = self._notifications(payload)
-                if len(notifications) == 1:
-                    await self._send(notifications)
-                else:
-                    await asyncio.shield(self._send(notifications))
+                sending = asyncio.ensure_future(self._send(self._notifications(payload)))
+                self._sending.add(sending)
+                sending.add_done_callback(self._sending.discard)
+                await asyncio.shield(sending)
             k += samples_per_packet
 
     async def _send(self, notifications: list[bytes]) -> None:

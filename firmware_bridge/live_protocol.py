@@ -18,6 +18,12 @@ INGEST_PATH = "/api/live/ingest"
 SOURCE_MESSAGES = ("hello", "samples", "gap", "status", "end", "ping")  # source → server
 MAX_SAMPLES_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a text frame or Sensor Logger push body; 20,000 samples fit
+# time rules of the server's ingest (docs/live-protocol.md, "Stamps"):
+RESEND_OVERLAP_S = 5.0          # samples stamped up to this long before their sensor's last recorded one are a
+                                # resend and skipped; a stamp further back refuses the message
+SERVER_TIME_BASE = "server"     # hello.time_base of a source that maps its clock onto the server's (ping/pong)
+SERVER_CLOCK_AHEAD_S = 10.0     # such a source's stamps may lie this far ahead of the server's clock on arrival
+SERVER_CLOCK_BEHIND_S = 600.0   # ... and this far behind it (samples resent after a network drop)
 
 
 class LiveProtocolError(HingeError):

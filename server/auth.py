@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 TOKEN_COOKIE = "hinge_token"
 PROTECTED_WEBSOCKET_PATHS = ("/api/live/ingest",)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+REFUSED_BODY_BYTES = 16 * 1024 * 1024  # of a refused request's body, read and dropped so the 401 reaches the client
 MISSING_TOKEN = "this server needs its access token: open the URL hinge serve printed (it ends in ?token=…)"
 
 
@@ -89,6 +90,7 @@ class TokenGuard:
             await self.app(scope, receive, send)
             return
         if path.startswith("/api/") and scope["method"] not in SAFE_METHODS and not valid:
+            await _discard_body(receive)
             await JSONResponse({"detail": MISSING_TOKEN}, status_code=401)(scope, receive, send)
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -104,3 +106,14 @@ class TokenGuard:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+async def _discard_body(receive: Receive) -> None:
+    """Read and drop a refused request's body (up to ``REFUSED_BODY_BYTES``) before answering: a connection
+    closed with the body unread is reset, and the client (an upload of a recording) would see that, not why."""
+    received = 0
+    while received <= REFUSED_BODY_BYTES:
+        message = await receive()
+        received += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return

@@ -9,9 +9,11 @@ Logger's HTTP push is converted by ``firmware_bridge.importers`` first. The rule
   and the fsync never interleave half-way.
 - **Acknowledged means in the file.** Each message's rows are written to ``DATA_DIR/live/<id>.csv``
   (``hinge-recording/1``) before it is acknowledged (a killed server keeps them); the file is fsync-ed every
-  second. A resent message (same ``seq`` from the same source) and samples older than the sensor's last one are
-  dropped, so a phone that reconnects and resends never duplicates a sample. Once "end set" has begun, samples
-  are refused (not acknowledged) and the sources are closed with ``set ended``.
+  second. A resent message (same ``seq`` from the same source) is acknowledged again, not recorded twice. Once
+  "end set" has begun, samples are refused (not acknowledged) and the sources are closed with ``set ended``.
+- **A sensor's time never goes back.** Samples stamped up to ``RESEND_OVERLAP_S`` before the sensor's last
+  recorded one are a resend and skipped; a stamp further back, a stamp going back within a message, or (for a
+  source whose clock is mapped onto the server's) a stamp far from the server's clock refuses the message.
 - **The analysis never runs in the server's process** (:mod:`server.live_workers`). Each set has a
   :class:`SetAnalysis`: the display's angles move with every chunk on the event loop (a vectorised online filter
   with the calibration the analysis last sent), and a bounded queue of chunks feeds an owner task that hands them,
@@ -51,9 +53,13 @@ from hinge.analysis.metrics import Rep
 from hinge.analysis.recording import SENSOR_NAMES, Chunk
 from hinge.analysis.recording_format import RecordingWriter
 from hinge.analysis.report import rep_json
-from hinge.firmware_bridge.importers import read_sensor_logger_push
+from hinge.firmware_bridge.importers import push_first_time_s, read_sensor_logger_push
 from hinge.firmware_bridge.live_protocol import (
     PROTOCOL,
+    RESEND_OVERLAP_S,
+    SERVER_CLOCK_AHEAD_S,
+    SERVER_CLOCK_BEHIND_S,
+    SERVER_TIME_BASE,
     LiveProtocolError,
     decode_message,
     message_sensor,
@@ -109,6 +115,7 @@ class Source:
     source_id: str
     sensors: set[str] = field(default_factory=set)
     last_seq: int = -1
+    server_clock: bool = False  # its stamps are on the server's clock (hello.time_base "server")
     connected: bool = True
     status: list[dict[str, Any]] = field(default_factory=list)  # the recorder's own per-sensor status
     socket: Any = None  # its WebSocket (None for Sensor Logger's HTTP push)
@@ -286,7 +293,8 @@ class LiveSession:
         devices = ",".join(f"{name}={metadata[f'{name}_device']}" for name in SENSOR_NAMES
                            if f"{name}_device" in metadata)
         source = Source(kind=str(metadata.get("source", "hinge-live/1 client")),
-                        source_id=str(hello.get("source_id") or devices or id(hello)), socket=socket)
+                        source_id=str(hello.get("source_id") or devices or id(hello)), socket=socket,
+                        server_clock=hello.get("time_base") == SERVER_TIME_BASE)
         previous = [s for s in self.sources if s.source_id == source.source_id]
         if previous:  # the same sender reconnecting (its old connection may not have noticed the drop yet)
             source.last_seq = previous[-1].last_seq
@@ -329,7 +337,7 @@ class LiveSession:
                 if seq is None or seq > source.last_seq:
                     self._check_unclaimed(source, {chunk.sensor})
                     source.sensors.add(chunk.sensor)
-                    self.ingest(chunk)
+                    self.ingest(chunk, server_clock=source.server_clock)
                     if seq is not None:
                         source.last_seq = seq
             return None if seq is None else {"type": "ack", "seq": seq}
@@ -366,7 +374,10 @@ class LiveSession:
             window = [m for m in (self._sensor_logger_previous.get(sensor), message) if m is not None]
             stream = read_sensor_logger_push(window, sensor=sensor, platform=platform).sensors[sensor]
             last_time_s = self.sensors[sensor].last_time_s if sensor in self.sensors else -math.inf
-            new = stream.time_s > last_time_s
+            first_time_s = push_first_time_s(message)
+            if first_time_s is not None:
+                _check_not_back(sensor, first_time_s, last_time_s)
+            new = stream.time_s > last_time_s  # the rest is the previous push converted again
             accepted = self.ingest(Chunk(sensor, stream.time_s[new], stream.acc_mps2[new], stream.gyr_radps[new]))
             self._sensor_logger_previous[sensor] = message
             if not any(s.kind == SENSOR_LOGGER_SOURCE and sensor in s.sensors for s in self.sources):
@@ -376,20 +387,32 @@ class LiveSession:
 
     # samples
 
-    def ingest(self, chunk: Chunk) -> int:
+    def ingest(self, chunk: Chunk, *, server_clock: bool = False) -> int:
         """Record a chunk of samples (time on the shared (Unix) time base) and queue it for the analysis; return
-        how many samples were new. Call with :attr:`lock` held. Raises :class:`RecordingError` (nothing written)
-        for implausible timing.
+        how many samples were new (samples stamped before the sensor's last one, by at most
+        ``RESEND_OVERLAP_S``, are a resend: skipped). ``server_clock``: the stamps are on the server's clock, so
+        they must lie near it. Call with :attr:`lock` held. Raises :class:`RecordingError` (nothing written)
+        for stamps going back or implausible timing.
         """
         sensor = chunk.sensor
         stream = self.sensors.get(sensor) or SensorStream()
-        keep = chunk.time_s >= stream.last_time_s
-        keep &= np.concatenate([[True], np.diff(chunk.time_s) >= 0])  # a stamp going back within a message
-        if not keep.all():
-            chunk = Chunk(sensor, chunk.time_s[keep], chunk.acc_mps2[keep], chunk.gyr_radps[keep])
         time_s = chunk.time_s
         if time_s.size == 0:
             return 0
+        back = np.flatnonzero(np.diff(time_s) < 0)
+        if back.size:
+            i = int(back[0]) + 1
+            raise RecordingError(f"{sensor}: time_s goes back within the message (sample {i} is stamped "
+                                 f"{time_s[i - 1] - time_s[i]:.6g} s before the one it follows)")
+        _check_not_back(sensor, float(time_s[0]), stream.last_time_s)
+        if server_clock:
+            _check_server_clock(sensor, time_s, now_s=time.time())
+        new = time_s >= stream.last_time_s  # a sample stamped like the last one is new (a recorder's clamped stamps)
+        if not new.all():
+            chunk = Chunk(sensor, time_s[new], chunk.acc_mps2[new], chunk.gyr_radps[new])
+            time_s = chunk.time_s
+            if time_s.size == 0:
+                return 0
         self._check_timing(sensor, stream, time_s)
         self.sensors[sensor] = stream
         stream.first_time_s = min(stream.first_time_s, float(time_s[0]))
@@ -674,6 +697,9 @@ def parse_hello(text: str) -> dict[str, Any]:
         raise LiveProtocolError(f"hello: protocol {message.get('protocol')!r} is not {PROTOCOL!r}")
     if not isinstance(message.get("session_id"), str):
         raise LiveProtocolError("hello: 'session_id' must be a string")
+    if message.get("time_base", SERVER_TIME_BASE) != SERVER_TIME_BASE:
+        raise LiveProtocolError(f"hello: 'time_base' {message.get('time_base')!r:.40}; expected "
+                                f"{SERVER_TIME_BASE!r} or none")
     metadata = message.get("metadata", {})
     if not isinstance(metadata, Mapping) or not all(isinstance(v, str) for v in metadata.values()):
         raise LiveProtocolError("hello: 'metadata' must be an object of strings")
@@ -682,6 +708,24 @@ def parse_hello(text: str) -> dict[str, Any]:
         raise LiveProtocolError(f"hello: 'metadata' takes at most {MAX_METADATA_KEYS} keys of letters, digits, "
                                 f"'_', '.' or '-', values of at most {MAX_METADATA_CHARS} characters")
     return message
+
+
+def _check_not_back(sensor: str, first_time_s: float, last_time_s: float) -> None:
+    """Refuse samples from ``first_time_s`` on that go back further than a resend before ``last_time_s``, the
+    sensor's last recorded stamp (-inf before any)."""
+    back_s = last_time_s - first_time_s
+    if back_s > RESEND_OVERLAP_S:
+        raise RecordingError(f"{sensor}: samples stamped {back_s:.6g} s before the last recorded one; a resend may "
+                             f"go back at most {RESEND_OVERLAP_S:g} s")
+
+
+def _check_server_clock(sensor: str, time_s: np.ndarray, *, now_s: float) -> None:
+    """Refuse stamps (on the server's clock, (n,) sorted) far from ``now_s``, the server's Unix time."""
+    ahead_s, behind_s = float(time_s[-1]) - now_s, now_s - float(time_s[0])
+    if ahead_s > SERVER_CLOCK_AHEAD_S or behind_s > SERVER_CLOCK_BEHIND_S:
+        where = f"{ahead_s:.6g} s ahead of" if ahead_s > SERVER_CLOCK_AHEAD_S else f"{behind_s:.6g} s behind"
+        raise RecordingError(f"{sensor}: stamps {where} the server's clock; at most {SERVER_CLOCK_AHEAD_S:g} s ahead "
+                             f"or {SERVER_CLOCK_BEHIND_S:g} s behind (reload the phone page)")
 
 
 def _finite(value: Any, where: str) -> float:

@@ -20,6 +20,7 @@ from hinge.firmware_bridge.live_protocol import (
     INGEST_PATH,
     MAX_MESSAGE_BYTES,
     PROTOCOL,
+    SERVER_TIME_BASE,
     LiveProtocolError,
     decode_message,
 )
@@ -281,4 +282,5 @@ def phone_page(
     return templates.TemplateResponse(
         request, "phone.html",
         {"session_id": session, "placement": placement, "open_sessions": open_sessions,
-         "new_session_id": secrets.token_hex(4), "protocol": PROTOCOL, "ingest_path": INGEST_PATH})
+         "new_session_id": secrets.token_hex(4), "protocol": PROTOCOL, "ingest_path": INGEST_PATH,
+         "time_base": SERVER_TIME_BASE})

@@ -11,6 +11,7 @@ from ._phyphox import read_phyphox_files
 from ._resample import MAX_GAP_S, combine_placements, interpolate_onto, merge_onto_accelerometer
 from ._sensor_logger import (
                              STANDARD_GRAVITY_MPS2,
+                             push_first_time_s,
                              read_sensor_logger_files,
                              read_sensor_logger_json,
                              read_sensor_logger_push,
@@ -31,6 +32,7 @@ __all__ = [
     "load_recording",
     "load_recording_files",
     "merge_onto_accelerometer",
+    "push_first_time_s",
     "read_phyphox_files",
     "read_sensor_logger_files",
     "read_sensor_logger_json",

@@ -179,6 +179,14 @@ def read_sensor_logger_push(messages: Iterable[Mapping | str | bytes], *, sensor
                                  where="Sensor Logger push")
 
 
+def push_first_time_s(message: Mapping) -> float | None:
+    """The earliest motion-sensor stamp of one push message (Unix seconds; None if it has none). The message must
+    have been read by :func:`read_sensor_logger_push` (its stamps are checked there)."""
+    stamps = [float(item["time"]) for item in message["payload"]
+              if isinstance(item, Mapping) and str(item.get("name", "")).lower() in _VECTOR_SENSORS]
+    return min(stamps) / 1e9 if stamps else None
+
+
 def recording_from_tables(tables: Tables, *, platform: str | None, sensor: str, metadata: Mapping[str, str],
                           where: str, empty: Collection[str] = ()) -> Recording:
     """Convert per-sensor tables (Unix ns stamps, the app's units and signs) into a canonical :class:`Recording`.

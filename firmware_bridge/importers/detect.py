@@ -29,6 +29,7 @@ from ._zip import read_zip_members
 SUPPORTED_FORMATS = ("hinge-recording/1 CSV, Sensor Logger export (zip, folder of CSVs or JSON) or push JSON, "
                      "phyphox CSV export (zip or CSV); any other CSV by naming its columns (--columns or --preset)")
 _ZIP_MAGIC = b"PK\x03\x04"
+SHOWN_CHARS = 60          # of a file name or first line quoted in an error message
 
 
 def load_recording(data: bytes, filename: str, *, sensor: str = "hip", platform: str | None = None,
@@ -73,14 +74,24 @@ def load_recording_files(files: Mapping[str, bytes], *, sensor: str = "hip", nam
     canonical = [path for path, kind in kinds.items() if kind == "canonical"]
     if len(canonical) == 1 and len(files) == 1:
         return read_recording(files[canonical[0]])
-    found = "; ".join(f"{posixpath.basename(p)}: {_first_line(d)[:120]}" for p, d in list(files.items())[:3])
-    raise RecordingError(f"{name}: unrecognised format (first lines: {found or 'none'}); supported: "
+    found = "; ".join(f"{_shown(posixpath.basename(p))}: {_shown(_first_line(d))}" for p, d in list(files.items())[:3])
+    raise RecordingError(f"{_shown(name)}: unrecognised format (first lines: {found or 'none'}); supported: "
                          f"{SUPPORTED_FORMATS}, e.g. --columns time=T,acc=AX,AY,AZ,gyr=GX,GY,GZ")
 
 
 def _first_line(data: bytes) -> str:
     lines = data[:4096].lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace").splitlines()
     return next((line.strip() for line in lines if line.strip()), "")
+
+
+def _shown(text: str) -> str:
+    """``text`` fit to quote in a one-line message: ``binary data`` when a quarter of it is not printable (or not
+    UTF-8), else with each unprintable character as ``?``; at most ``SHOWN_CHARS`` characters."""
+    unprintable = [not ch.isprintable() or ch == "\ufffd" for ch in text]
+    if sum(unprintable) * 4 > len(text):
+        return "binary data"
+    shown = "".join("?" if bad else ch for ch, bad in zip(text, unprintable))
+    return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS - 1] + "…"
 
 
 def _csv_kind(data: bytes) -> str | None:

@@ -3,7 +3,8 @@
 // device axes (+9.81 on the up axis at rest, W3C Device Orientation and Motion); rotationRate alpha, beta, gamma
 // are deg/s about the device's x, y, z axes (as Chrome and Safari deliver them) and become rad/s.
 // Batches carry sequence numbers and stay buffered until the server acknowledges them, so a dropped connection
-// resends them after reconnecting and the server drops any it already has.
+// resends them after reconnecting and the server drops any it already has. Stop closes the connection only once
+// every batch is acknowledged (or after STOP_WAIT_MS), so the last batch is not cut off.
 "use strict";
 
 (() => {
@@ -11,11 +12,13 @@
   const RECONNECT_MS = 1000;
   const MAX_UNACKED_BATCHES = 1200;  // two minutes of samples while the network is away
   const CLOCK_PINGS = 5;
+  const STOP_WAIT_MS = 10000;
   const DEG_TO_RAD = Math.PI / 180;
 
   const element = (id) => document.getElementById(id);
   const page = document.getElementById("phone");
-  const {protocol: PROTOCOL, ingestPath: INGEST_PATH} = page.dataset;  // from firmware_bridge/live_protocol.py
+  // from firmware_bridge/live_protocol.py
+  const {protocol: PROTOCOL, ingestPath: INGEST_PATH, timeBase: TIME_BASE} = page.dataset;
   const sourceId = `phone-${Math.random().toString(36).slice(2, 10)}`;
   const token = new URLSearchParams(window.location.search).get("token");
   let sensor = null, sessionId = null, socket = null, stopped = true, ended = false;
@@ -67,7 +70,7 @@
     socket.addEventListener("open", () => {
       show("connected", "connected");
       socket.send(JSON.stringify({
-        type: "hello", protocol: PROTOCOL, session_id: sessionId, source_id: sourceId,
+        type: "hello", protocol: PROTOCOL, session_id: sessionId, source_id: sourceId, time_base: TIME_BASE,
         metadata: {source: "hinge /phone page", [`${sensor}_device`]: `phone: ${navigator.userAgent.slice(0, 120)}`},
       }));
       if (clockOffsetS === null) {
@@ -80,6 +83,7 @@
       if (message.type === "ack") {
         unacked.delete(message.seq);
         element("buffered").textContent = String(unacked.size);
+        if (stopped && unacked.size === 0) socket.close(1000, "stopped");
       } else if (message.type === "pong" && clockOffsetS === null) {
         const now_s = Date.now() / 1000;
         const roundTripS = now_s - message.client_time_s;
@@ -136,7 +140,9 @@
     batch();
     if (socket && socket.readyState === WebSocket.OPEN && !ended) {
       socket.send(JSON.stringify({type: "end"}));
-      socket.close(1000, "stopped");
+      const last = socket;
+      if (unacked.size === 0) last.close(1000, "stopped");
+      else window.setTimeout(() => last.close(1000, "stopped"), STOP_WAIT_MS);
     }
     element("start").textContent = "Start";
     element("start").disabled = ended;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import time
 import zipfile
 
 import numpy as np
@@ -228,7 +229,9 @@ def hostile_live_messages() -> dict[str, list]:
 
     hello = {"type": "hello", "protocol": "hinge-live/1", "session_id": "hostile",
              "metadata": {"back_device": "x", "hip_device": "y"}}
+    on_server_clock = {**hello, "time_base": "server"}  # the phone page's: stamps mapped onto the server's clock
     start = steady(60, 100.0, T0_S).tolist()
+    now = steady(60, 100.0, time.time()).tolist()  # when the cases are made: a run takes minutes, not a day
     return {
         "binary-frame-first": [b"\x00\x01"],
         "binary-frame-after-hello": [hello, b"\x00\x01"],
@@ -262,6 +265,13 @@ def hostile_live_messages() -> dict[str, list]:
         "samples-jump-1e5-s": [hello, samples(start), samples([T0_S + 1e5])],
         "samples-jump-inside-message": [hello, samples(start[:30] + [T0_S + 1e5])],
         "samples-other-sensor-1e5-s-later": [hello, samples(start), samples((np.array(start) + 1e5).tolist(), "hip")],
+        "samples-one-stamp-1e5-s-back": [hello, samples(start), samples([T0_S - 1e5])],
+        "samples-6-s-back": [hello, samples(start), samples((np.array(start) - 6.0).tolist())],
+        "samples-back-within-message": [hello, samples(start[:30] + [start[0]] + start[30:])],
+        "hello-time-base-unknown": [{**hello, "time_base": "phone"}],
+        "server-clock-a-day-ahead": [on_server_clock, samples((np.array(now) + 86400.0).tolist())],
+        "server-clock-20-minutes-behind": [on_server_clock, samples((np.array(now) - 1200.0).tolist())],
+        "server-clock-3-years-behind": [on_server_clock, samples(start)],
         "gap-huge-int": [hello, {"type": "gap", "sensor": "back", "start_s": 10**400, "end_s": 1}],
         "gap-string": [hello, {"type": "gap", "sensor": "back", "start_s": "a", "end_s": 1}],
         "status-not-list": [hello, {"type": "status", "sensors": "x"}],

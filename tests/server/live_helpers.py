@@ -26,6 +26,7 @@ def batches(recording, *, batch_s: float, sensors=("back", "hip")):
                        "acc_mps2": stream.acc_mps2[part].tolist(), "gyr_radps": stream.gyr_radps[part].tolist()}
 
 
+<<<<<<< HEAD
 def analysis_workers(pid: int) -> list[int]:
     """Process ids of the live analysis workers (named ``hinge-analysis``) descending from process ``pid``; the
     workers are children of the server's fork server (Linux ``/proc``)."""
@@ -58,3 +59,18 @@ def wait_until(condition: Callable[[], object], what: str, deadline_s: float = 1
         assert time.monotonic() < end_s, f"waited {deadline_s:g} s for {what}"
         time.sleep(0.25)
     return value
+=======
+def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:
+    """Sensor Logger HTTP-push messages (Android: totalacceleration, gyroscope; ns stamps) of one stream."""
+    messages: list[dict] = []
+    begin = stream.time_s[0]
+    while begin <= stream.time_s[-1]:
+        part = np.flatnonzero((stream.time_s >= begin) & (stream.time_s < begin + batch_s))
+        payload = [{"name": name, "time": int(round(stream.time_s[i] * 1e9)),
+                    "values": dict(zip("xyz", values[i].tolist()))}
+                   for i in part for name, values in (("totalacceleration", stream.acc_mps2),
+                                                      ("gyroscope", stream.gyr_radps))]
+        messages.append({"messageId": len(messages), "sessionId": "sl-1", "deviceId": "d-1", "payload": payload})
+        begin += batch_s
+    return messages
+>>>>>>> h4

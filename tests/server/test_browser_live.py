@@ -190,11 +190,12 @@ def test_a_phone_rides_out_a_network_drop_without_losing_or_repeating_samples(br
     network["up"] = True
     page.wait_for_selector("#connection[data-state=connected]", timeout=WAIT_MS)
     expect(page.locator("#buffered")).to_have_text("0", timeout=WAIT_MS)
-    page.click("#start")  # stop: the last batch goes out, then 'end'
+    page.click("#start")  # stop: the last batch goes out, then 'end'; the page closes once all is acknowledged
     deadline = time.monotonic() + WAIT_MS / 1000
     while (live := api(server, "/api/live/drop"))["sources"][-1]["connected"]:
         assert time.monotonic() < deadline, "the phone's 'end' never arrived"
         page.wait_for_timeout(100)
+    expect(page.locator("#buffered")).to_have_text("0", timeout=WAIT_MS)  # the server confirmed every batch
     recorded = read_recording(server.live_file("drop")).sensors["hip"]
     assert len(connections) >= 2
     # every sample the page made is in the file (none missing across the drop), each once, in order; the

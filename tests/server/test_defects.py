@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hostile import hostile_files, hostile_zips
-from live_helpers import batches, hello
+from live_helpers import batches, hello, sensor_logger_messages
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -82,8 +82,6 @@ def test_1_absurd_stamps_are_refused_and_the_server_and_the_set_live_on(live_ser
 
 def test_2_two_sources_into_one_set_lose_no_acknowledged_sample(client, data_dir):
     """A WebSocket source and a Sensor Logger phone push into one set at once."""
-    from test_live_sessions import sensor_logger_messages
-
     recording = simulate_preset("clean", seed=3).recording
     pushes = sensor_logger_messages(recording.sensors["hip"], batch_s=0.2)
     accepted = []
@@ -135,6 +133,36 @@ def test_2_samples_arriving_while_the_set_is_stored_are_refused_not_acknowledged
     stored = read_recording(client.get(f"/api/sessions/{ended['response'].json()['id']}/recording").content)
     sent = sum(len(messages[seq]["time_s"]) for seq in acked)
     assert sum(s.sample_count for s in stored.sensors.values()) == sent  # every acknowledged sample, no more
+
+
+def test_2_a_sample_stamped_far_in_the_past_is_refused_not_acknowledged_and_dropped(client, data_dir):
+    """It used to vanish (dropped as "older than the last") while its message was acknowledged."""
+    with client.websocket_connect(INGEST) as source:
+        source.send_json(hello("past", sensors=("back",), source_id="a"))
+        source.send_json(samples(1.7e9 + np.arange(60) / 100, seq=0))
+        assert source.receive_json() == {"type": "ack", "seq": 0}
+        source.send_json(samples([1.7e9 + 0.6, 1.7e9 - 1e5, 1.7e9 + 0.61], seq=1))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            source.receive_json()
+    assert closed.value.code == 1008 and "goes back within the message" in closed.value.reason
+    with client.websocket_connect(INGEST) as source:
+        source.send_json(hello("past", sensors=("back",), source_id="a"))
+        source.send_json(samples([1.7e9 - 1e5], seq=2))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            source.receive_json()
+    assert closed.value.code == 1008 and "100001 s before the last recorded one" in closed.value.reason
+    assert read_recording(data_dir / "live" / "past.csv").sensors["back"].sample_count == 60
+
+
+def test_2_a_sensor_logger_push_from_the_past_is_refused_not_counted(client):
+    pushes = sensor_logger_messages(simulate_preset("clean", seed=3).recording.sensors["hip"], batch_s=1.0)
+    url = "/api/live/late-push/sensorlogger?placement=hip"
+    accepted = [client.post(url, json=push).json()["accepted"] for push in pushes[:10]]
+    late = client.post(url, json=pushes[2])  # out of order: 7 s before the last recorded sample
+    assert late.status_code == 422 and "before the last recorded one" in late.json()["detail"]
+    again = client.post(url, json=pushes[9])  # the last push repeated: nothing new, nothing refused
+    assert again.status_code == 200 and again.json() == {"accepted": 0}
+    assert client.get("/api/live/late-push").json()["sensors"]["hip"]["sample_count"] == sum(accepted)
 
 
 # 3 ------------------------------------------------------------------------------------------------------------
@@ -268,6 +296,19 @@ def test_7_the_token_stays_out_of_the_access_log(live_server, monkeypatch):
     output = server.stop()
     access = [line for line in output.splitlines() if '"GET ' in line or '"POST ' in line]
     assert access and all("t0ken-in-a-url" not in line for line in access), access
+
+
+def test_7_an_upload_without_the_token_is_told_why_not_reset(live_server, monkeypatch):
+    """A refused upload used to be answered before its body was read, and the connection closed with the body
+    unread is reset: the client saw "connection reset" (over TLS: "EOF occurred in violation of protocol")
+    instead of the 401 and its reason; an upload larger than the socket buffers always did."""
+    monkeypatch.setenv("HINGE_TOKEN", "s3cret")
+    server = live_server()
+    request = urllib.request.Request(f"{server.url}api/sessions", method="POST", data=b"x" * (12 << 20),
+                                     headers={"Content-Type": "text/csv"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=120)
+    assert refused.value.code == 401 and "needs its access token" in json.load(refused.value)["detail"]
 
 
 # 8 ------------------------------------------------------------------------------------------------------------

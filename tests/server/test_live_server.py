@@ -21,20 +21,22 @@ from websockets.sync.client import connect
 from hinge.analysis.recording_format import read_recording
 from hinge.analysis.simulate import simulate_preset
 
+WAIT_S = 120.0  # deadline of every wait on the server (never reached on an idle machine)
+
 
 def test_a_killed_server_leaves_every_acknowledged_sample_readable_and_storable(live_server, tmp_path):
     server = live_server()
     recording = simulate_preset("clean", seed=6).recording
     messages = [dict(m, seq=i) for i, m in enumerate(batches(recording, batch_s=0.1))]
     acknowledged = {"back": 0, "hip": 0}
-    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest") as socket:
+    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest", open_timeout=WAIT_S) as socket:
         socket.send(json.dumps(hello("crash", source_id="phone-crash")))
         for message in messages[:300]:
             socket.send(json.dumps(message))
-            assert json.loads(socket.recv(timeout=10)) == {"type": "ack", "seq": message["seq"]}
+            assert json.loads(socket.recv(timeout=WAIT_S)) == {"type": "ack", "seq": message["seq"]}
             acknowledged[message["sensor"]] += len(message["time_s"])
         server.process.kill()
-        server.process.wait(timeout=10)
+        server.process.wait(timeout=WAIT_S)
     written = read_recording(tmp_path / "live-data" / "live" / "crash.csv")
     assert written.metadata["back_device"] == "test-back"
     for sensor, count in acknowledged.items():
@@ -45,10 +47,10 @@ def test_a_killed_server_leaves_every_acknowledged_sample_readable_and_storable(
     server = live_server()
     with urllib.request.urlopen(f"{server.url}live") as response:
         assert "crash <button" in response.read().decode()
-    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest") as socket:
+    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest", open_timeout=WAIT_S) as socket:
         socket.send(json.dumps(hello("crash")))
         with pytest.raises(ConnectionClosedError) as closed:
-            socket.recv(timeout=10)
+            socket.recv(timeout=WAIT_S)
     assert closed.value.rcvd.code == 1008 and "was interrupted" in closed.value.rcvd.reason
     request = urllib.request.Request(f"{server.url}api/live/crash/end", method="POST")
     with urllib.request.urlopen(request) as response:
@@ -93,14 +95,15 @@ def test_https_off_loopback_needs_the_token_it_prints(live_server, simulated, tm
 
     assert upload({}) == 401
     assert upload({"Authorization": f"Bearer {token}"}) == 201
-    with (connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context) as socket,
+    with (connect(f"wss://127.0.0.1:{server.port}/api/live/ingest", ssl=context, open_timeout=WAIT_S) as socket,
           pytest.raises(ConnectionClosedError) as closed):
-        socket.recv(timeout=10)
+        socket.recv(timeout=WAIT_S)
     assert closed.value.rcvd.code == 1008 and "needs its access token" in closed.value.rcvd.reason
-    with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest?token={token}", ssl=context) as socket:
+    with connect(f"wss://127.0.0.1:{server.port}/api/live/ingest?token={token}", ssl=context,
+                 open_timeout=WAIT_S) as socket:
         socket.send(json.dumps(hello("tls")))
         socket.send(json.dumps({"type": "ping", "client_time_s": 1.0}))
-        assert json.loads(socket.recv(timeout=10))["type"] == "pong"
+        assert json.loads(socket.recv(timeout=WAIT_S))["type"] == "pong"
 
 
 def test_hinge_record_server_streams_into_a_live_session(live_server, tmp_path):
@@ -122,11 +125,13 @@ def test_hinge_record_server_streams_into_a_live_session(live_server, tmp_path):
     asyncio.run(record_emulated(tmp_path / "set.csv", emulators, rate_hz=100, scenario=scenario,
                                 server_url=server.url))
     recorded = read_recording(tmp_path / "set.csv")
-    for _ in range(100):  # the server handles a connection's messages in order: 'end' comes last
+    deadline = time.monotonic() + WAIT_S
+    while True:  # the server handles a connection's messages in order: 'end' comes last
         with urllib.request.urlopen(f"{server.url}api/live") as response:
             (live,) = json.load(response)
         if not live["sources"][0]["connected"]:
             break
+        assert time.monotonic() < deadline, "the recorder's 'end' never arrived"
         time.sleep(0.1)
     assert {name: s["sample_count"] for name, s in live["sensors"].items()} == {
         name: s.sample_count for name, s in recorded.sensors.items()}

@@ -9,7 +9,7 @@ import signal
 
 import numpy as np
 import pytest
-from live_helpers import analysis_workers, batches, hello, wait_until
+from live_helpers import analysis_workers, batches, hello, sensor_logger_messages, wait_until
 from starlette.websockets import WebSocketDisconnect
 
 from hinge.analysis.recording_format import read_recording
@@ -123,21 +123,6 @@ def test_a_second_phone_joins_as_the_other_sensor(client, clean_set):
     report = ended.json()["report"]
     assert set(report["recording"]["sensors"]) == {"back", "hip"}
     assert report["summary"]["rep_count"] == len(clean_set.truth.reps)
-
-
-def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:
-    """Sensor Logger HTTP-push messages (Android: totalacceleration, gyroscope; ns stamps) of one stream."""
-    messages: list[dict] = []
-    begin = stream.time_s[0]
-    while begin <= stream.time_s[-1]:
-        part = np.flatnonzero((stream.time_s >= begin) & (stream.time_s < begin + batch_s))
-        payload = [{"name": name, "time": int(round(stream.time_s[i] * 1e9)),
-                    "values": dict(zip("xyz", values[i].tolist()))}
-                   for i in part for name, values in (("totalacceleration", stream.acc_mps2),
-                                                      ("gyroscope", stream.gyr_radps))]
-        messages.append({"messageId": len(messages), "sessionId": "sl-1", "deviceId": "d-1", "payload": payload})
-        begin += batch_s
-    return messages
 
 
 def test_sensor_logger_push_feeds_a_live_session(client, clean_set):
