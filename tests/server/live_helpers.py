@@ -26,7 +26,6 @@ def batches(recording, *, batch_s: float, sensors=("back", "hip")):
                        "acc_mps2": stream.acc_mps2[part].tolist(), "gyr_radps": stream.gyr_radps[part].tolist()}
 
 
-<<<<<<< HEAD
 def analysis_workers(pid: int) -> list[int]:
     """Process ids of the live analysis workers (named ``hinge-analysis``) descending from process ``pid``; the
     workers are children of the server's fork server (Linux ``/proc``)."""
@@ -59,7 +58,8 @@ def wait_until(condition: Callable[[], object], what: str, deadline_s: float = 1
         assert time.monotonic() < end_s, f"waited {deadline_s:g} s for {what}"
         time.sleep(0.25)
     return value
-=======
+
+
 def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:
     """Sensor Logger HTTP-push messages (Android: totalacceleration, gyroscope; ns stamps) of one stream."""
     messages: list[dict] = []
@@ -73,4 +73,3 @@ def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:
         messages.append({"messageId": len(messages), "sessionId": "sl-1", "deviceId": "d-1", "payload": payload})
         begin += batch_s
     return messages
->>>>>>> h4
