@@ -1,11 +1,15 @@
-"""Messages of hinge-live/1 (docs/live-protocol.md) for the live tests and benchmarks."""
+"""Messages of hinge-live/1 (docs/live-protocol.md) for the live tests and benchmarks, and waits with deadlines."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pytest
+from starlette.websockets import WebSocketDisconnect
 
 
 def hello(session_id: str, sensors=("back", "hip"), **extra) -> dict:
@@ -58,6 +62,38 @@ def wait_until(condition: Callable[[], object], what: str, deadline_s: float = 1
         assert time.monotonic() < end_s, f"waited {deadline_s:g} s for {what}"
         time.sleep(0.25)
     return value
+
+
+def receive_within(socket, deadline_s: float = 120.0) -> Any:
+    """The next JSON message on a TestClient WebSocket, or the test fails once the generous deadline passes
+    (Starlette's ``receive_json`` waits forever: a server that neither answers nor closes would hang the suite).
+    A close raises ``WebSocketDisconnect``, as ``receive_json`` does."""
+    outcome: dict[str, Any] = {}
+
+    def receive() -> None:
+        try:
+            outcome["message"] = socket.receive_json()
+        except BaseException as error:  # handed to the test's thread; on a failed wait, the close ends it
+            outcome["error"] = error
+
+    receiver = threading.Thread(target=receive, name="receive_within", daemon=True)
+    receiver.start()
+    receiver.join(deadline_s)
+    if receiver.is_alive():
+        pytest.fail(f"the server neither answered nor closed the connection within {deadline_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["message"]
+
+
+def refusal(socket, deadline_s: float = 120.0) -> WebSocketDisconnect:
+    """The close the server must answer a refused connection with (``WebSocketDisconnect``, its code and
+    reason); the test fails if a message comes instead, or nothing within the generous deadline."""
+    try:
+        message = receive_within(socket, deadline_s)
+    except WebSocketDisconnect as closed:
+        return closed
+    pytest.fail(f"the server answered {message!r} instead of closing the connection")
 
 
 def sensor_logger_messages(stream, *, batch_s: float) -> list[dict]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from hostile import hostile_live_messages
-from starlette.websockets import WebSocketDisconnect
+from live_helpers import receive_within, refusal
 
 from hinge.analysis.recording_format import read_recording
 
@@ -33,10 +33,9 @@ def test_hostile_messages_close_the_connection_with_a_reason(case, client, data_
     with client.websocket_connect(INGEST) as source:
         for message in sequence:
             send(source, message)
-        with pytest.raises(WebSocketDisconnect) as closed:
-            source.receive_json()
-    assert closed.value.code == 1008, closed.value
-    assert closed.value.reason and "\n" not in closed.value.reason
+        closed = refusal(source)
+    assert closed.code == 1008, closed
+    assert closed.reason and "\n" not in closed.reason
     recorded = [n for n in (valid_prefix(sequence) and ["back"])]
     live_file = data_dir / "live" / "hostile.csv"
     if recorded:  # the valid messages before the hostile one are in the file, nothing else
@@ -57,11 +56,20 @@ def test_a_refused_source_does_not_disturb_another_in_the_same_set(client, data_
     with client.websocket_connect(INGEST) as first, client.websocket_connect(INGEST) as second:
         first.send_json({**hello, "source_id": "a", "metadata": {"back_device": "a"}})
         first.send_json(good)
-        assert first.receive_json() == {"type": "ack", "seq": 1}
+        assert receive_within(first) == {"type": "ack", "seq": 1}
         second.send_json({**hello, "source_id": "b", "metadata": {"hip_device": "b"}})
         second.send_bytes(b"\x00")
-        with pytest.raises(WebSocketDisconnect):
-            second.receive_json()
+        assert refusal(second).code == 1008
         first.send_json({**good, "seq": 2, "time_s": [t + 0.1 for t in good["time_s"]]})
-        assert first.receive_json() == {"type": "ack", "seq": 2}
+        assert receive_within(first) == {"type": "ack", "seq": 2}
     assert read_recording(data_dir / "live" / "mixed.csv").sensors["back"].sample_count == 20
+
+
+def test_control_a_connection_that_is_not_refused_fails_the_wait_instead_of_hanging(client):
+    """The waits above have a deadline: a hostile message the server let through would fail its case, not hang
+    the suite (a valid hello is answered by nothing: the source just goes on sending)."""
+    with client.websocket_connect(INGEST) as source:
+        source.send_json({"type": "hello", "protocol": "hinge-live/1", "session_id": "fine",
+                          "metadata": {"back_device": "a"}})
+        with pytest.raises(pytest.fail.Exception, match="neither answered nor closed"):
+            refusal(source, deadline_s=1.0)
