@@ -37,6 +37,11 @@ REPS_PLAYED = 5  # of the "rounding" preset, seed 4: the fifth rounds the back (
 # go on sending that last reading, so the live analysis sees the trunk stay at the top and reports the rep
 TOP_AFTER_S = 1.0
 HOLD_CHECK_EVERY = 30  # while the phones hold the last reading, the live page is looked at every 30 events
+# the test's own look at a phone page's devicemotion events (the page's listener is left alone)
+MOTION_SEEN_JS = """
+window.motionSeen = {count: 0, lastMs: null};
+window.addEventListener("devicemotion", (event) => { motionSeen.count++; motionSeen.lastMs = event.timeStamp; });
+"""
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 WAIT_MS = 120_000  # deadline of every wait on the pages (never reached on an idle machine)
 
@@ -79,6 +84,19 @@ class Phone:
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / name).write_bytes(base64.b64decode(shot["data"]))
 
+    def fire_reading(self) -> None:
+        """Advance the clock (a quarter period at a time) to the event of the reading just set, then on to half
+        way to the next one."""
+        period_ms = 1000.0 / EVENT_RATE_HZ
+        seen = self.page.evaluate("motionSeen.count")
+        for _ in range(8):
+            advance_clocks([self], [period_ms / 4])
+            count, last_ms, now_ms = self.page.evaluate("[motionSeen.count, motionSeen.lastMs, performance.now()]")
+            if count > seen:
+                advance_clocks([self], [period_ms / 2 - (now_ms - last_ms)])
+                return
+        raise AssertionError("no devicemotion event in two periods of the page's clock")
+
     def _spent(self, _event) -> None:
         self.budgets_spent += 1
 
@@ -91,6 +109,7 @@ class Phone:
 def open_phone(browser, server, session_id: str, placement: str) -> Phone:
     """A phone page whose motion sensors are overridden before the page listens."""
     context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    context.add_init_script(MOTION_SEEN_JS)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     for sensor in ("accelerometer", "gyroscope"):
@@ -114,17 +133,22 @@ def play(phones: dict[str, Phone], motion: dict[str, tuple[np.ndarray, np.ndarra
     """Play each phone's readings one event at a time on the phones' paused clocks, then hold the last reading
     until ``until()`` is true (looked at every ``HOLD_CHECK_EVERY`` events, with a generous deadline).
 
-    Each reading is set, then the clocks advance 1/60 s, in which Chrome fires exactly one devicemotion event:
-    the stamps are the sample times, whatever the load. The clocks start aligned (the one stopped first is
-    moved on to the other) and never run ahead of real time (the server refuses stamps from its future); on a
-    busy machine they fall behind it, which the server allows."""
+    Each reading is set, then the clocks advance 1/60 s, in which Chrome's timer fires exactly one devicemotion
+    event (the first two readings are played event by event, to find the timer's phase): the stamps are the
+    sample times, whatever the load. The clocks start aligned (the one stopped first is moved on to the other;
+    then each waits for its timer, less than 1/60 s) and never run ahead of real time (the server refuses
+    stamps from its future); on a busy machine they fall behind it, which the server allows."""
     clocks = list(phones.values())
     stopped_ms = [phone.pause_clock() for phone in clocks]
     advance_clocks(clocks, [max(stopped_ms) - ms for ms in stopped_ms])
+    for placement, phone in phones.items():  # the first event comes as the first reading does, the rest on a timer
+        for k in (0, 1):
+            phone.set_reading(*(values[k] for values in motion[placement]))
+            phone.fire_reading()
     count = min(acc.shape[0] for acc, _ in motion.values())
     started = time.monotonic()
     hold_deadline_s = None
-    for k in itertools.count():
+    for k in itertools.count(2):
         if k < count:
             for placement, phone in phones.items():
                 phone.set_reading(*(values[k] for values in motion[placement]))
@@ -208,7 +232,7 @@ def test_two_phones_stream_a_set_that_the_live_page_judges_and_the_report_confir
     # units, axes, order: the stored samples are the played readings one by one, as the browser rounds them
     # (0.1 m/s², 0.1 °/s), then the last one held: a swapped axis, a flipped sign, a missed deg → rad
     # conversion, a lost, repeated or reordered sample would not match; each is stamped 1/60 s after the one before
-    # (but the first: Chrome's event timer may have been due when the clocks stopped)
+    # (but the first: its event comes when Chrome first has a reading, the others on Chrome's timer)
     with urllib.request.urlopen(f"{server.url}api/sessions/{stored_id}/recording") as response:
         recorded = read_recording(response.read())
     for placement, (acc, gyr) in motion.items():
