@@ -31,22 +31,32 @@ def test_a_worker_killed_mid_set_loses_nothing_and_its_reps_come_back(live_serve
     server = live_server()
     simulation = simulate_preset("clean", seed=6)
     messages = [dict(m, seq=i) for i, m in enumerate(batches(simulation.recording, batch_s=0.1))]
-    half = len(messages) // 2
     set_url = f"{server.url}api/live/killed"
-    with connect(f"ws://127.0.0.1:{server.port}/api/live/ingest") as socket:
-        socket.send(json.dumps(hello("killed", source_id="phone-killed")))
+    ingest_url = f"ws://127.0.0.1:{server.port}/api/live/ingest"
+    # a phone a sensor: the server takes 25 messages a second from a connection after a burst of 100
+    # (routes_live.MessageRate), so both sensors' messages on one connection took half a minute
+    with connect(ingest_url) as back, connect(ingest_url) as hip:
+        sockets = {"back": back, "hip": hip}
+        for sensor, socket in sockets.items():
+            socket.send(json.dumps(hello("killed", sensors=(sensor,), source_id=f"phone-{sensor}")))
 
         def send(part):
             for message in part:
+                socket = sockets[message["sensor"]]
                 socket.send(json.dumps(message))
                 assert json.loads(socket.recv(timeout=30)) == {"type": "ack", "seq": message["seq"]}
 
-        send(messages[:half])
-        before = wait_until(lambda: get(set_url)["reps"], "reps in the first half of the set")
+        # stream (a second at a time) until the live set shows its first reps: a rep is shown once a later
+        # analysis agrees, so the stream goes on while the worker analyses
+        sent = 0
+        while not (before := get(set_url)["reps"]):
+            assert sent < len(messages) // 2, "no rep shown in the first half of the set"
+            send(messages[sent:sent + 20])
+            sent += 20
         workers = wait_until(lambda: analysis_workers(server.process.pid), "the analysis worker")
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
-        send(messages[half:])  # ingest and acknowledgements go on
+        send(messages[sent:])  # ingest and acknowledgements go on
         assert get(f"{server.url}api/live")[0]["id"] == "killed"  # the server answers
 
         # the set's analysis rebuilds from the file in a new worker: its reps come back, then the rest
