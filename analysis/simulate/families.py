@@ -50,10 +50,11 @@ def _plan(rng: np.random.Generator, family: str, blocks: list[Block], *, names=(
     )
 
 
-def _set(rng, movement: str, count: int, **faults_by_rep: Callable[[int], bool]) -> SetPlan:
-    """A set of ``count`` reps; each fault keyword maps rep number (0-based) → whether it has that fault."""
-    return SetPlan(tuple(sample_rep(rng, movement, **{k: f(i) for k, f in faults_by_rep.items()})
-                         for i in range(count)))
+def _set(rng, movement: str, count: int, *, stance_side: int = 1, **faults_by_rep: Callable[[int], bool]) -> SetPlan:
+    """A set of ``count`` reps; each fault keyword maps rep number (0-based) → whether it has that fault;
+    ``stance_side`` as in :func:`sample_rep`."""
+    return SetPlan(tuple(sample_rep(rng, movement, stance_side=stance_side,
+                                    **{k: f(i) for k, f in faults_by_rep.items()}) for i in range(count)))
 
 
 def _between_sets(rng) -> list[Block]:
@@ -113,7 +114,8 @@ def mixed(rng):
 
 
 def staggered(rng):
-    return _plan(rng, "staggered", [_start(rng), _set(rng, "staggered_rdl", 8), _end(rng)])
+    side = int(rng.choice([-1, 1]))  # which foot is back: the same for the whole set
+    return _plan(rng, "staggered", [_start(rng), _set(rng, "staggered_rdl", 8, stance_side=side), _end(rng)])
 
 
 def walking_sets(rng):

@@ -113,8 +113,11 @@ class SessionPlan:
 
 
 def sample_rep(rng: np.random.Generator, movement: str, *, rounding: bool = False, lean_back: bool = False,
-               incomplete: bool = False, slow: bool = False, pause: bool = False, partial: bool = False) -> RepPlan:
-    """Draw one rep of ``movement`` with the requested faults from realistic ranges."""
+               incomplete: bool = False, slow: bool = False, pause: bool = False, partial: bool = False,
+               stance_side: int = 1) -> RepPlan:
+    """Draw one rep of ``movement`` with the requested faults from realistic ranges. A staggered stance hikes
+    and turns the pelvis the same way in every rep of a set: ``stance_side`` +1 raises the left hip and turns
+    the pelvis counter-clockwise, -1 the mirror."""
     u = rng.uniform
     if movement in ("rdl", "staggered_rdl"):
         pelvis, spine, drop, back = u(45, 62), u(4, 11), u(0.05, 0.12), u(0.15, 0.25)
@@ -137,7 +140,7 @@ def sample_rep(rng: np.random.Generator, movement: str, *, rounding: bool = Fals
         raise ValueError(f"unknown movement {movement!r}")
     hike = yaw = 0.0
     if movement == "staggered_rdl":
-        hike, yaw = rng.choice([-1, 1]) * u(3, 6), rng.choice([-1, 1]) * u(5, 10)
+        hike, yaw = stance_side * u(3, 6), stance_side * u(5, 10)
     if rounding:
         spine = u(26, 40)
     if partial:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hinge.analysis.live import replay
 from hinge.analysis.pipeline import analyze
 from hinge.analysis.report import build_report
 from hinge.analysis.simulate import FAMILIES, simulate, simulate_family
@@ -127,3 +128,19 @@ def test_sensor_missing_for_a_set_nulls_only_that_set():
     assert all(v is not None for v in by_set[1] + by_set[3])
     assert by_set[2] and all(v is None for v in by_set[2])
     assert all(r["back_rounding_deg"] is None for r in report["reps"] if r["set_index"] == 2)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_hip_hike_reads_each_reps_departure_from_the_sets_usual_hike(seed):
+    """One hip sensor mounted at an unknown heading on the pelvis cannot tell a hike that comes with every rep
+    from a sensor turned on the body (docs/report-format.md): ``hip_hike_deg`` is the rep's hike less the set's
+    usual one, the same offline and live."""
+    sim = simulate_family("staggered", seed=seed)
+    truth = np.array([r["hip_hike_deg"] for r in sim.truth.reps])
+    assert np.all(np.abs(truth) >= 3.0) and len(set(np.sign(truth))) == 1  # one stance: every rep hikes one way
+    departure = truth - truth.mean()
+    for result in (analyze(sim.recording), replay(sim.recording)):
+        read = np.array([r.hip_hike_deg for r in result.reps])
+        assert read.shape == truth.shape
+        np.testing.assert_array_less(np.abs(read - departure), 1.5)
+        assert np.all(np.abs(read - truth) > 1.5)  # the set's usual hike is not seen

@@ -23,11 +23,6 @@ from hinge.analysis.simulate import FAMILIES, simulate, simulate_family
 from hinge.analysis.simulate.plan import SetPlan
 
 ANGLE_FIELDS = tuple(f for f in REP_FIELDS if f.endswith("_deg"))
-KNOWN_DIFFERENCES = {  # measured, not yet solved (issue 10): see the README's live figures
-    "staggered": "the offline hinge axis uses the whole set: rep 1's hip hike differs by about 3.2°",
-}
-LIVE_FAMILIES = [pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_DIFFERENCES[f], strict=True))
-                 if f in KNOWN_DIFFERENCES else f for f in sorted(FAMILIES)]
 
 
 def agree(live: list[Rep], offline: list[Rep]) -> list[str]:
@@ -45,7 +40,7 @@ def agree(live: list[Rep], offline: list[Rep]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("family", LIVE_FAMILIES)
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_live_and_offline_agree_rep_by_rep(family):
     sim = simulate_family(family, seed=1)
     assert agree(replay(sim.recording).reps, analyze(sim.recording).reps) == []
