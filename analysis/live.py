@@ -7,10 +7,12 @@ beside the offline one:
   seen so far (the calibration is re-estimated as the set goes on; re-mounts and a sensor that drops out are
   handled as offline), every ``reanalyze_every_s`` of new samples, when a pending rep becomes due, or when the
   caller catches up;
-* rep segmentation's causal rule, :meth:`RepSegmenter.final_count`: a rep is reported once final and never
-  revised: ``final_after_s`` after its end, once the next descent is certain
-  (:meth:`RepSegmenter.descent_start`, which the analysis takes as the next rep's start, so an incomplete
-  lockout is known then) or the trunk held a complete lockout; the previous analysis must have found it alike
+* rep segmentation's causal rule, :meth:`RepSegmenter.final_count` on the analysis's own segmentation (its
+  bounds, low-passed angle and pending descent): a rep is reported once final and never revised:
+  ``final_after_s`` after its end, once the next descent is certain (:meth:`RepSegmenter.descent_start`, which
+  the analysis takes as the next rep's start, so an incomplete lockout and the top pause are known then) or
+  the trunk held a complete lockout (then the top pause is still going on: ``top_pause_s`` is None, see
+  ``docs/report-format.md``); the previous analysis must have found it alike
   (``unchanged_s``: the height channel's filters settle); while the calibration is uncertain (the report would
   warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned
   to a reversed frame and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
@@ -217,8 +219,8 @@ class LiveAnalyzer:
         if not final and (uncertain_calibration(result.calibration) or self._axes_doubt):
             return []  # angles may be 10° off: the reps wait until the upright and the axes are sure (or the set ends)
         count = len(result.reps) if final else segmenter.final_count(
-            [r.bounds for r in result.reps], segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
-            rate_hz=series.rate_hz, lockout_deg=self.options.thresholds.incomplete_lockout_deg)
+            result.bounds, result.primary_smooth_deg, descent=result.descent_start, rate_hz=series.rate_hz,
+            lockout_deg=self.options.thresholds.incomplete_lockout_deg)
         final_ids = {id(r) for r in result.reps[:count]}
         done = []
         for rep in fresh:

@@ -69,6 +69,9 @@ class AnalysisResult:
     series: AngleSeries
     clock_offset: ClockOffset | None  # back–hip, applied to the hip's angles and travel
     bounds: list[RepBounds]
+    primary_smooth_deg: np.ndarray  # series.primary_deg as segmented (RepSegmenter.smooth), (n,)
+    descent_start: int | None       # a certain descent after the last rep (RepSegmenter.descent_start), index
+                                    # on the series' grid: the next rep's start while it is not one; else None
     reps: list[Rep]
     sets: list[SetResult]
     summary: Summary
@@ -108,6 +111,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             # forward travel is evidence for the back sensor only (metrics.MovementClassifier)
             forward_acceleration_mps2(st, orientations[n], calibration.segments[n].hinge_at(st.time_s))
             if n == "back" else None)
+    primary_smooth_deg = options.segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz)
     candidates = options.segmenter.segment(series.primary_deg, rate_hz=series.rate_hz,
                                            height_m=_back_height_m(series, streams, travel),
                                            stepping=(stepping := _stepping(series, travel, options.segmenter)))
@@ -115,8 +119,8 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
         i, candidates, series, travel, options.posture_change_m, options.posture_change_pelvis_deg)]
     # a descent under way at the end of the samples stands for the next rep's start (its top pause, lockout,
     # lean-back window), then is dropped: the causal mode's data end there (RepSegmenter.descent_start)
-    descent = options.segmenter.descent_start(options.segmenter.smooth(series.primary_deg, rate_hz=series.rate_hz),
-                                              after=bounds[-1].end, rate_hz=series.rate_hz) if bounds else None
+    descent = options.segmenter.descent_start(primary_smooth_deg, after=bounds[-1].end,
+                                              rate_hz=series.rate_hz) if bounds else None
     ahead = [RepBounds(descent, series.time_s.size - 1, series.time_s.size - 1, (series.time_s.size - 1,) * 2,
                        True)] if descent is not None else []
     set_of_rep = group_sets(bounds + ahead, series.time_s, max_rest_s=options.max_rest_in_set_s)
@@ -138,7 +142,7 @@ def analyze(recording: Recording, *, options: AnalysisOptions | None = None) -> 
             "sensors_out_of_step", f"the hip sensor's clock runs {1000 * offset.hip_minus_back_s:+.0f} ms against the "
             "back sensor's (their motion is out of step); it was realigned, but check the devices' time stamps", "hip"))
     return AnalysisResult(canonical, options, units, streams, orientations, calibration, seg_angles, series,
-                          offset, bounds, reps, sets, summarize(reps), warnings)
+                          offset, bounds, primary_smooth_deg, descent, reps, sets, summarize(reps), warnings)
 
 
 def sets_of(reps: list[Rep]) -> list[SetResult]:

@@ -221,22 +221,21 @@ class RepSegmenter:
             return None
         return self._start(smooth, np.gradient(smooth) * rate_hz, top, smooth.size - 1)
 
-    def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, rate_hz: float,
+    def final_count(self, bounds: list[RepBounds], smooth: np.ndarray, *, descent: int | None, rate_hz: float,
                     lockout_deg: float) -> int:
         """Causal mode: how many of ``bounds``, segmented on the samples seen so far (``smooth``: the low-passed
         angle they were found on), are final: each rep followed by ``final_after_s`` of samples (the offline
         orientation filter settles; at least the lean-back window, ``metrics.LEAN_WINDOW_S``) and by what
-        bounds its metrics: another rep, a certain descent (:meth:`descent_start`: an incomplete lockout is
-        judged against it), or a lockout held over those ``final_after_s``: within ``lockout_deg`` of standing
-        (a sensor knocked askew is not a lockout) and within ``min_excursion_deg`` of itself. A pause inside the
-        rep waits."""
+        bounds its metrics: another rep, a certain descent (``descent``: :meth:`descent_start` after the last
+        of ``bounds`` on the same samples, None without one; an incomplete lockout is judged against it), or a
+        lockout held over those ``final_after_s``: within ``lockout_deg`` of standing (a sensor knocked askew
+        is not a lockout) and within ``min_excursion_deg`` of itself. A pause inside the rep waits."""
         count = 0
         hold = int(self.final_after_s * rate_hz)
-        descent = bool(bounds) and self.descent_start(smooth, after=bounds[-1].end, rate_hz=rate_hz) is not None
         for i, b in enumerate(bounds):
             after = smooth[b.end:]
             held = after[:hold + 1]
-            if after.size > hold and (i + 1 < len(bounds) or descent or (
+            if after.size > hold and (i + 1 < len(bounds) or descent is not None or (
                     np.abs(held).max() <= lockout_deg and np.ptp(held) < self.min_excursion_deg)):
                 count = i + 1
         return count

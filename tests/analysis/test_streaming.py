@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from hinge.analysis.recording import Chunk, replay_chunks
 from hinge.analysis.recording_format import read_recording, write_recording
 from hinge.analysis.report import REP_FIELDS, build_report
 from hinge.analysis.segmentation import RepBounds, RepSegmenter
-from hinge.analysis.simulate import FAMILIES, simulate_family
+from hinge.analysis.simulate import FAMILIES, simulate, simulate_family
+from hinge.analysis.simulate.plan import SetPlan
 
 ANGLE_FIELDS = tuple(f for f in REP_FIELDS if f.endswith("_deg"))
 
@@ -68,6 +70,37 @@ def test_a_rep_is_final_once_the_next_descent_is_certain_or_soon_after_its_end()
         assert emitted[k][0] <= emitted[k + 1][1].bottom_s + 0.5, (emitted[k][1].index, emitted[k][0])
 
 
+def test_top_pause_live_is_offline_s_once_the_next_descent_is_certain_and_null_while_the_pause_goes_on():
+    # pauses at the top shorter and longer than final_after_s, and one longer than a set's rest (a new set)
+    plan = FAMILIES["rdl_clean"](np.random.default_rng(5))
+    pauses_s = (0.8, 3.5, 1.2, 14.0, 2.5, 6.0, 1.0, 4.5, 0.6, 8.0)
+    blocks = tuple(SetPlan(tuple(replace(r, top_pause_s=p) for r, p in zip(b.reps, pauses_s)))
+                   if isinstance(b, SetPlan) else b for b in plan.blocks)
+    recording = simulate(replace(plan, blocks=blocks), seed=5).recording
+    live = LiveAnalyzer(metadata=recording.metadata)
+    emitted: list[tuple[float, Rep]] = []
+    for chunk in replay_chunks(recording, chunk_s=REPLAY_CHUNK_S):
+        live.push(chunk)
+        now_s = live.state().time_s
+        emitted += [(now_s, rep) for rep in live.update()]
+    emitted += [(np.inf, rep) for rep in live.update(final=True)]
+    offline = analyze(recording).reps
+    assert len(emitted) == len(offline) > 5
+    null_while_pausing = 0
+    for k, ((when_s, rep), expected) in enumerate(zip(emitted, offline)):
+        if expected.top_pause_s is None:  # the set's last rep
+            assert rep.top_pause_s is None, rep.index
+            continue
+        following = offline[k + 1]
+        if rep.top_pause_s is None:  # final on a held lockout, before the next descent was certain
+            assert when_s < following.bottom_s, (rep.index, when_s)
+            null_while_pausing += 1
+        else:  # the pause up to the next rep's start, as offline (never known before that start)
+            assert when_s > following.start_s, (rep.index, when_s)
+            assert abs(rep.end_s + rep.top_pause_s - following.start_s) <= 0.1, (rep.index, rep.top_pause_s)
+    assert null_while_pausing, "the long pauses make reps final while the pause goes on"
+
+
 def test_final_rule_a_held_lockout_is_final_and_a_short_one_waits_for_the_next_rep():
     segmenter, rate_hz = RepSegmenter(), 100.0
     hold = int(segmenter.final_after_s * rate_hz)
@@ -76,20 +109,22 @@ def test_final_rule_a_held_lockout_is_final_and_a_short_one_waits_for_the_next_r
     for top_deg, final in ((2.0, 1), (20.0, 0), (-15.0, 0)):
         descent = np.concatenate([np.zeros(100), np.linspace(0, 60, 100), np.linspace(60, top_deg, 100)])
         smooth = np.concatenate([descent, np.full(hold + 1, top_deg)])
-        assert segmenter.final_count([rep], smooth, rate_hz=rate_hz, lockout_deg=12.0) == final
-        assert segmenter.final_count([rep], smooth[:-1], rate_hz=rate_hz, lockout_deg=12.0) == 0  # too soon
+        assert segmenter.descent_start(smooth, after=rep.end, rate_hz=rate_hz) is None
+        assert segmenter.final_count([rep], smooth, descent=None, rate_hz=rate_hz, lockout_deg=12.0) == final
+        too_soon = smooth[:-1]
+        assert segmenter.final_count([rep], too_soon, descent=None, rate_hz=rate_hz, lockout_deg=12.0) == 0
     # a next descent under way within final_after_s: it waits while the descent may be a fidget, and is final
     # once the descent is certain (it then stands for the next rep's start) or the next rep is found
     for rise_deg, final in ((10.0, 0), (30.0, 1)):
         smooth = np.concatenate([np.zeros(100), np.linspace(0, 60, 100), np.linspace(60, 0, 100),
                                  np.zeros(hold // 2), np.linspace(0, rise_deg, 50), np.full(hold, rise_deg)])
-        assert segmenter.final_count([rep], smooth, rate_hz=rate_hz, lockout_deg=12.0) == final
         start = segmenter.descent_start(smooth, after=rep.end, rate_hz=rate_hz)
+        assert segmenter.final_count([rep], smooth, descent=start, rate_hz=rate_hz, lockout_deg=12.0) == final
         assert (start is not None) == bool(final)
         assert start is None or 300 + hold // 2 - 5 <= start <= 300 + hold // 2 + 20
     nxt = RepBounds(start=300 + hold // 2, bottom=300 + hold, end=300 + hold + 50, plateau=(0, 0), partial=False)
     smooth = np.concatenate([smooth, np.linspace(30, 0, 60), np.zeros(30)])
-    assert segmenter.final_count([rep, nxt], smooth, rate_hz=rate_hz, lockout_deg=12.0) == 1
+    assert segmenter.final_count([rep, nxt], smooth, descent=None, rate_hz=rate_hz, lockout_deg=12.0) == 1
 
 
 def test_state_before_and_after_calibration_and_the_display_angle():
