@@ -13,9 +13,11 @@ beside the offline one:
   the analysis takes as the next rep's start, so an incomplete lockout and the top pause are known then) or
   the trunk held a complete lockout (then the top pause is still going on: ``top_pause_s`` is None, see
   ``docs/report-format.md``); the previous analysis must have found it alike
-  (``unchanged_s``: the height channel's filters settle); while the calibration is uncertain (the report would
-  warn and flag nothing, :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned
-  to a reversed frame and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
+  (``unchanged_s``: the height channel's filters settle; after a burst of samples, an analysis of the samples
+  up to ``reanalyze_every_s`` earlier stands in for it, so a resent buffer's reps show without more samples);
+  while the calibration is uncertain (the report would warn and flag nothing,
+  :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned to a reversed frame
+  and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
 * angles for the display between analyses: :class:`LiveAngles`, a :class:`~analysis.angles.StreamingAngles` per
   sensor (online VQF and the same :func:`~analysis.calibration.sagittal_angle_deg`) with the calibration of the
   latest analysis (:func:`angle_calibrations`: small, so a server can run the analysis in another process and
@@ -200,15 +202,14 @@ class LiveAnalyzer:
         recording = self._window()
         if recording is None:
             return []
-        self._analysed_to_s, self._next_final_s = self._now_s, np.inf
+        since_s, self._analysed_to_s, self._next_final_s = self._analysed_to_s, self._now_s, np.inf
         try:
             result = analyze(recording, options=self.options)
         except HingeError:  # too little yet (no movement to calibrate from, too few samples for a rate)
             return []
         self._follow(result)
         shift_s = recording.start_time_s - self._origin_s  # type: ignore[operator]  # set with the first chunk
-        seen = [(r.bottom_s + shift_s, r.end_s + shift_s) for r in result.reps]
-        previous, self._seen = self._seen, seen
+        previous, self._seen = self._seen, _found(result, shift_s)
         last = self.reps[-1] if self.reps else None
         fresh = [r for r in result.reps if last is None or r.bottom_s + shift_s > last.end_s
                  and _overlap_s(r.start_s + shift_s, r.end_s + shift_s, last) < 0.5 * (r.end_s - r.start_s)]
@@ -222,6 +223,24 @@ class LiveAnalyzer:
             result.bounds, result.primary_smooth_deg, descent=result.descent_start, rate_hz=series.rate_hz,
             lockout_deg=self.options.thresholds.incomplete_lockout_deg)
         final_ids = {id(r) for r in result.reps[:count]}
+        done = self._take(fresh, final_ids, previous, shift_s, final)
+        if not final and len(done) < len(fresh) and id(fresh[len(done)]) in final_ids \
+                and self._now_s - since_s > 1.5 * self.reanalyze_every_s:
+            # a burst (a resent buffer, a worker catching up) and no analysis ran a period ago to confirm the
+            # rep: run that one now, on the samples up to then
+            done += self._take(fresh[len(done):], final_ids, self._found_until(self._now_s - self.reanalyze_every_s),
+                               shift_s, final)
+        # the next analysis is due when the first pending rep may be final (not only on the next period)
+        lag_s = self._now_s - (float(series.time_s[-1]) - self._origin_s)  # type: ignore[operator]
+        pending = [r.end_s + shift_s + segmenter.final_after_s + 1.0 / series.rate_hz + lag_s
+                   for r in fresh[len(done):]]
+        self._next_final_s = min([t for t in pending if t > self._now_s], default=np.inf)
+        return done
+
+    def _take(self, fresh: list[Rep], final_ids: set[int], previous: list[tuple[float, float]], shift_s: float,
+              final: bool) -> list[Rep]:
+        """Report the leading ``fresh`` reps that are final and, unless the set ended, were found alike
+        (bottom and end within ``unchanged_s``) by the analysis that found ``previous``."""
         done = []
         for rep in fresh:
             bottom_s, end_s = rep.bottom_s + shift_s, rep.end_s + shift_s
@@ -230,27 +249,28 @@ class LiveAnalyzer:
             if id(rep) not in final_ids or not (final or unchanged):
                 break
             done.append(replace(rep, index=len(self.reps) + 1, start_s=rep.start_s + shift_s,
-                                bottom_s=rep.bottom_s + shift_s, end_s=rep.end_s + shift_s))
+                                bottom_s=bottom_s, end_s=end_s))
             self.reps.append(done[-1])
-        # the next analysis is due when the first pending rep may be final (not only on the next period)
-        lag_s = self._now_s - (float(series.time_s[-1]) - self._origin_s)  # type: ignore[operator]
-        pending = [r.end_s + shift_s + segmenter.final_after_s + 1.0 / series.rate_hz + lag_s
-                   for r in fresh[len(done):]]
-        self._next_final_s = min([t for t in pending if t > self._now_s], default=np.inf)
         return done
 
+    def _found_until(self, until_s: float) -> list[tuple[float, float]]:
+        """(bottom_s, end_s) of the reps an analysis of the samples up to ``until_s`` finds (none when it
+        cannot run yet)."""
+        recording = self._window(until_s=until_s)
+        if recording is None:
+            return []
+        try:
+            result = analyze(recording, options=self.options)
+        except HingeError:
+            return []
+        return _found(result, recording.start_time_s - self._origin_s)  # type: ignore[operator]
+
     def catch_up(self, recording: Recording) -> list[Rep]:
-        """Take a whole recording so far at once (a fresh analyzer catching up from the file): analysed once
-        without its last ``reanalyze_every_s``, then whole, so the reps final by then are reported."""
-        end_s = max(float(s.time_s[-1]) for s in recording.sensors.values())
+        """Take a whole recording so far at once (a fresh analyzer catching up from the file); the reps final by
+        then are reported (an analysis ``reanalyze_every_s`` earlier confirms them, as for any burst)."""
         for name, stream in recording.sensors.items():
-            cut = int(np.searchsorted(stream.time_s, end_s - self.reanalyze_every_s))
-            self.push(Chunk(name, stream.time_s[:cut], stream.acc_mps2[:cut], stream.gyr_radps[:cut]))
-        reps = self.update(final=False, due=True)
-        for name, stream in recording.sensors.items():
-            cut = int(np.searchsorted(stream.time_s, end_s - self.reanalyze_every_s))
-            self.push(Chunk(name, stream.time_s[cut:], stream.acc_mps2[cut:], stream.gyr_radps[cut:]))
-        return reps + self.update(due=True)
+            self.push(Chunk(name, stream.time_s, stream.acc_mps2, stream.gyr_radps))
+        return self.update(due=True)
 
     def state(self) -> LiveState:
         """The current angles, the count and the last rep, for the display (of an analyzer that shows angles)."""
@@ -258,8 +278,9 @@ class LiveAnalyzer:
             raise ValueError("this analyzer keeps no display (show_angles=False)")
         return self.angles.state(self.reps)
 
-    def _window(self) -> Recording | None:
-        """The samples of the last ``max_window_s`` as a recording (None before there is anything to read)."""
+    def _window(self, *, until_s: float | None = None) -> Recording | None:
+        """The samples of the last ``max_window_s`` as a recording, up to ``until_s`` (seconds since the first
+        sample) if given (None before there is anything to read)."""
         if not self._chunks:
             return None
         end_s = max(c[-1].time_s[-1] for c in self._chunks.values())
@@ -269,6 +290,14 @@ class LiveAnalyzer:
         streams = {n: SensorStream(*(np.concatenate([getattr(c, k) for c in chunks])
                                      for k in ("time_s", "acc_mps2", "gyr_radps")))
                    for n, chunks in self._chunks.items()}
+        if until_s is not None:
+            cut_s = until_s + self._origin_s  # type: ignore[operator]  # set with the first chunk
+            streams = {n: SensorStream(*(a[:int(np.searchsorted(s.time_s, cut_s, side="right"))]
+                                         for a in (s.time_s, s.acc_mps2, s.gyr_radps)))
+                       for n, s in streams.items()}
+            streams = {n: s for n, s in streams.items() if s.time_s.size}
+            if not streams:
+                return None
         try:
             return Recording(streams, self.metadata)
         except HingeError:  # implausible timing so far (too few samples to judge a rate are let through)
@@ -293,6 +322,11 @@ def replay(recording: Recording, *, options: AnalysisOptions | None = None,
     live.update(final=True)
     offline = analyze(recording, options=options)
     return replace(offline, reps=live.reps, sets=sets_of(live.reps), summary=summarize(live.reps))
+
+
+def _found(result: AnalysisResult, shift_s: float) -> list[tuple[float, float]]:
+    """(bottom_s, end_s) of ``result``'s reps, shifted by ``shift_s`` onto the session's times."""
+    return [(r.bottom_s + shift_s, r.end_s + shift_s) for r in result.reps]
 
 
 def _overlap_s(start_s: float, end_s: float, rep: Rep) -> float:

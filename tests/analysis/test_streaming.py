@@ -186,3 +186,23 @@ def test_cli_live_prints_the_same_report_format_with_the_live_reps(tmp_path: Pat
     assert report["format"] == offline["format"] and set(report) == set(offline)
     assert report["reps"] == expected["reps"] and report["summary"] == expected["summary"]
     assert len(report["reps"]) == len(offline["reps"])
+
+
+def test_a_burst_then_silence_shows_the_reps_final_by_then():
+    """A resent buffer or a worker catching up brings many seconds at once and then nothing more: the reps final
+    by then are shown at once (an analysis of the samples up to a period earlier confirms them), not only when
+    more samples or the end of the set come."""
+    sim = simulate_family("rdl_clean", seed=3)
+    chunks = list(replay_chunks(sim.recording, chunk_s=REPLAY_CHUNK_S))
+    steady = LiveAnalyzer()
+    for chunk in chunks:
+        steady.push(chunk)
+        steady.update()
+    burst = LiveAnalyzer()
+    for chunk in chunks:
+        burst.push(chunk)
+    shown = burst.update()
+    assert len(steady.reps) >= 5 and len(shown) >= len(steady.reps) - 1
+    assert [r.index for r in shown] == list(range(1, len(shown) + 1))
+    np.testing.assert_allclose([r.bottom_s for r in shown], [r.bottom_s for r in steady.reps[:len(shown)]], atol=0.1)
+    assert burst.update() == []  # nothing new: nothing more, nothing twice
