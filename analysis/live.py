@@ -14,7 +14,8 @@ beside the offline one:
   the trunk held a complete lockout (then the top pause is still going on: ``top_pause_s`` is None, see
   ``docs/report-format.md``); the previous analysis must have found it alike
   (``unchanged_s``: the height channel's filters settle; after a burst of samples, an analysis of the samples
-  up to ``reanalyze_every_s`` earlier stands in for it, so a resent buffer's reps show without more samples);
+  up to ``reanalyze_every_s`` earlier stands in for it when the caller says no samples followed,
+  :meth:`LiveAnalyzer.confirm`, so a resent buffer's reps show without more samples);
   while the calibration is uncertain (the report would warn and flag nothing,
   :func:`~analysis.pipeline.uncertain_calibration`), or once the handedness check leaned to a reversed frame
   and until it is sure (:func:`~analysis.units.axes_may_reverse`), reps wait;
@@ -180,6 +181,7 @@ class LiveAnalyzer:
         self._now_s = 0.0
         self._axes_doubt = False
         self._next_final_s = np.inf  # when the first pending rep has had final_after_s since its end
+        self._unconfirmed: tuple[list[Rep], set[int], float] | None = None  # see confirmable
         self.angles = LiveAngles(max_gap_s=self.options.max_interpolated_gap_s,
                                  max_window_s=max_window_s) if show_angles else None
 
@@ -189,6 +191,7 @@ class LiveAnalyzer:
             return
         self._origin_s = min(np.inf if self._origin_s is None else self._origin_s, float(chunk.time_s[0]))
         self._chunks.setdefault(chunk.sensor, []).append(chunk)
+        self._unconfirmed = None  # the next analysis confirms
         self._now_s = max(self._now_s, float(chunk.time_s[-1]) - self._origin_s)
         if self.angles is not None:
             self.angles.push(chunk)
@@ -224,18 +227,33 @@ class LiveAnalyzer:
             lockout_deg=self.options.thresholds.incomplete_lockout_deg)
         final_ids = {id(r) for r in result.reps[:count]}
         done = self._take(fresh, final_ids, previous, shift_s, final)
-        if not final and len(done) < len(fresh) and id(fresh[len(done)]) in final_ids \
-                and self._now_s - since_s > 1.5 * self.reanalyze_every_s:
-            # a burst (a resent buffer, a worker catching up) and no analysis ran a period ago to confirm the
-            # rep: run that one now, on the samples up to then
-            done += self._take(fresh[len(done):], final_ids, self._found_until(self._now_s - self.reanalyze_every_s),
-                               shift_s, final)
+        # a burst (a resent buffer, a worker catching up) and no analysis ran a period ago to confirm the next
+        # rep: :meth:`confirm` may run that one, on the samples up to then
+        self._unconfirmed = (fresh[len(done):], final_ids, shift_s) if (
+            not final and len(done) < len(fresh) and id(fresh[len(done)]) in final_ids
+            and self._now_s - since_s > 1.5 * self.reanalyze_every_s) else None
         # the next analysis is due when the first pending rep may be final (not only on the next period)
         lag_s = self._now_s - (float(series.time_s[-1]) - self._origin_s)  # type: ignore[operator]
         pending = [r.end_s + shift_s + segmenter.final_after_s + 1.0 / series.rate_hz + lag_s
                    for r in fresh[len(done):]]
         self._next_final_s = min([t for t in pending if t > self._now_s], default=np.inf)
         return done
+
+    @property
+    def confirmable(self) -> bool:
+        """The latest analysis covered a burst of samples and a final rep waits only for a previous analysis to
+        have found it alike (:meth:`confirm`)."""
+        return self._unconfirmed is not None
+
+    def confirm(self) -> list[Rep]:
+        """When :attr:`confirmable` and no samples came since: the analysis of the samples up to
+        ``reanalyze_every_s`` earlier stands in for the previous one; return the reps that became final (a caller
+        that has more samples coming need not call this: the next analysis confirms them)."""
+        if self._unconfirmed is None:
+            return []
+        (waiting, final_ids, shift_s), self._unconfirmed = self._unconfirmed, None
+        return self._take(waiting, final_ids, self._found_until(self._now_s - self.reanalyze_every_s), shift_s,
+                          False)
 
     def _take(self, fresh: list[Rep], final_ids: set[int], previous: list[tuple[float, float]], shift_s: float,
               final: bool) -> list[Rep]:
@@ -267,10 +285,10 @@ class LiveAnalyzer:
 
     def catch_up(self, recording: Recording) -> list[Rep]:
         """Take a whole recording so far at once (a fresh analyzer catching up from the file); the reps final by
-        then are reported (an analysis ``reanalyze_every_s`` earlier confirms them, as for any burst)."""
+        then are reported (:meth:`confirm`, as after any burst)."""
         for name, stream in recording.sensors.items():
             self.push(Chunk(name, stream.time_s, stream.acc_mps2, stream.gyr_radps))
-        return self.update(due=True)
+        return self.update(due=True) + self.confirm()
 
     def state(self) -> LiveState:
         """The current angles, the count and the last rep, for the display (of an analyzer that shows angles)."""

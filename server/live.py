@@ -240,6 +240,14 @@ class SetAnalysis:
                     continue
                 if not self._answered(answer):
                     return
+                if isinstance(answer, Analysed) and answer.confirmable and self._queue.empty() \
+                        and self._behind_at is None:
+                    # nothing came during the analysis of a burst (a resent buffer): its reps need not wait
+                    # for more samples (LiveAnalyzer.confirm)
+                    with contextlib.suppress(WorkerDied):  # the next batch rebuilds the set
+                        if not self._answered(await self.workers.ask(
+                                self._slot, Analyse(key, self.path, self.thresholds, [], confirm=True))):
+                            return
                 if self._queue.empty() and self._behind_at is None:
                     self._idle.set()
         finally:

@@ -71,13 +71,15 @@ class Written:
 @dataclass(frozen=True)
 class Analyse:
     """Push ``batch`` (chunks in the order written) and analyse once; with ``replay``, rebuild from the file up to
-    the batch's single chunk first (the set fell behind)."""
+    the batch's single chunk first (the set fell behind). With ``confirm`` (and no batch): nothing came after a
+    burst, confirm its waiting reps (:meth:`LiveAnalyzer.confirm`)."""
 
     key: int
     path: Path
     thresholds: Mapping[str, float]
     batch: list[Written]
     replay: bool = False
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,14 @@ class Forget:
 
 @dataclass(frozen=True)
 class Analysed:
-    """A worker's answer: the new reps (all of them when ``rebuilt``) and the calibrations of a new analysis
-    (empty when none ran since the last answer)."""
+    """A worker's answer: the new reps (all of them when ``rebuilt``), the calibrations of a new analysis
+    (empty when none ran since the last answer), and whether reps wait for a confirmation that a quiet stream
+    never brings (:attr:`LiveAnalyzer.confirmable`: ask again with ``Analyse.confirm``)."""
 
     reps: list[Rep]
     rebuilt: bool
     calibrations: dict[str, AngleCalibration]
+    confirmable: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,9 @@ class _SetAnalyzer:
         self.sensors: tuple[str, ...] = ()
         self.answered: AnalysisResult | None = None   # the analysis whose calibrations were sent last
 
-    def analyse(self, batch: list[Written], *, replay: bool) -> Analysed:
+    def analyse(self, batch: list[Written], *, replay: bool, confirm: bool = False) -> Analysed:
+        if confirm:  # a worker restarted since has no burst to confirm: the next batch rebuilds the set
+            return self._answer(self.analyzer.confirm() if self.analyzer is not None else [], False)
         rebuilt = False
         for index, item in enumerate(batch):
             if self.analyzer is None or item.sensors != self.sensors or (replay and index == 0):
@@ -157,7 +163,8 @@ class _SetAnalyzer:
         result = self.analyzer.result if self.analyzer is not None else None
         fresh = result is not None and (rebuilt or result is not self.answered)
         self.answered = result
-        return Analysed(list(reps), rebuilt, angle_calibrations(result) if fresh and result is not None else {})
+        return Analysed(list(reps), rebuilt, angle_calibrations(result) if fresh and result is not None else {},
+                        self.analyzer is not None and self.analyzer.confirmable)
 
     def _rebuild(self, upto: Written) -> None:
         """A new analyzer for ``upto.sensors``, fed from the file up to ``upto`` (inclusive)."""
@@ -195,7 +202,7 @@ def serve(requests: Connection, answers: Connection) -> None:
             continue
         analysis = sets.setdefault(request.key, _SetAnalyzer(request.path, request.thresholds))
         try:
-            answer: Analysed | Failed = (analysis.analyse(request.batch, replay=request.replay)
+            answer: Analysed | Failed = (analysis.analyse(request.batch, replay=request.replay, confirm=request.confirm)
                                          if isinstance(request, Analyse) else analysis.finish(request.upto))
         except Exception as error:  # a bug in the analysis stops this set's display, never the worker
             sets.pop(request.key, None)

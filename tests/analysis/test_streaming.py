@@ -201,8 +201,9 @@ def test_a_burst_then_silence_shows_the_reps_final_by_then():
     burst = LiveAnalyzer()
     for chunk in chunks:
         burst.push(chunk)
-    shown = burst.update()
+    assert burst.update() == [] and burst.confirmable  # no analysis before the burst: none to confirm with
+    shown = burst.confirm()
     assert len(steady.reps) >= 5 and len(shown) >= len(steady.reps) - 1
     assert [r.index for r in shown] == list(range(1, len(shown) + 1))
     np.testing.assert_allclose([r.bottom_s for r in shown], [r.bottom_s for r in steady.reps[:len(shown)]], atol=0.1)
-    assert burst.update() == []  # nothing new: nothing more, nothing twice
+    assert not burst.confirmable and burst.confirm() == [] and burst.update() == []  # nothing twice

@@ -304,3 +304,17 @@ def test_an_abandoned_set_expires_and_keeps_its_file_to_store_or_discard(client,
     assert closed.value.code == 1008 and "interrupted" in closed.value.reason
     assert client.delete("/api/live/abandoned").status_code == 204
     assert not (data_dir / "live" / "abandoned.csv").exists()
+
+
+def test_a_burst_then_silence_shows_every_rep_without_more_samples(client, clean_set):
+    """A phone that resends its buffer after a dropped link and then sends nothing more: the reps of the burst
+    are shown without waiting for more samples or "end set" (the worker confirms them, LiveAnalyzer.confirm)."""
+    recording = clean_set.recording
+    with client.websocket_connect(INGEST) as source:
+        source.send_json(hello("set-burst"))
+        for message in batches(recording, batch_s=10.0):
+            source.send_json(message)
+        settle(source)
+        shown = wait_until(lambda: len(reps := client.get("/api/live/set-burst").json()["reps"])
+                           >= len(clean_set.truth.reps) and reps, "every rep of the burst shown")
+        assert [r["index"] for r in shown] == list(range(1, len(clean_set.truth.reps) + 1))
