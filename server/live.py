@@ -217,15 +217,21 @@ class SetAnalysis:
     async def _run(self) -> None:
         key = self._key
         assert key is not None, "stop() ends this task"
+        confirm = False  # the last answer's reps wait for a confirmation that only more samples would bring
         try:
             while True:
-                batch = [await self._queue.get()]
-                while not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                replay_to, self._behind_at = self._behind_at, None
-                if replay_to is not None:
-                    batch = [replay_to]
-                request = Analyse(key, self.path, self.thresholds, batch, replay=replay_to is not None)
+                if confirm and self._queue.empty() and self._behind_at is None:
+                    # nothing came during the analysis of a burst (a resent buffer): its reps need not wait
+                    # for more samples (LiveAnalyzer.confirm)
+                    request = Analyse(key, self.path, self.thresholds, [], confirm=True)
+                else:
+                    batch = [await self._queue.get()]
+                    while not self._queue.empty():
+                        batch.append(self._queue.get_nowait())
+                    replay_to, self._behind_at = self._behind_at, None
+                    if replay_to is not None:
+                        batch = [replay_to]
+                    request = Analyse(key, self.path, self.thresholds, batch, replay=replay_to is not None)
                 try:
                     answer = await self.workers.ask(self._slot, request)
                 except WorkerDied as died:
@@ -236,19 +242,13 @@ class SetAnalysis:
                         self.failed = (f"live analysis stopped (its worker died {self._deaths} times analysing this "
                                        "set); the set is still recorded")
                         return
-                    self._catch_up(self._last or batch[-1])
+                    confirm = False  # the rebuilt analysis confirms what the file holds (catch_up)
+                    self._catch_up(self._last or request.batch[-1])
                     continue
                 if not self._answered(answer):
                     return
-                if isinstance(answer, Analysed) and answer.confirmable and self._queue.empty() \
-                        and self._behind_at is None:
-                    # nothing came during the analysis of a burst (a resent buffer): its reps need not wait
-                    # for more samples (LiveAnalyzer.confirm)
-                    with contextlib.suppress(WorkerDied):  # the next batch rebuilds the set
-                        if not self._answered(await self.workers.ask(
-                                self._slot, Analyse(key, self.path, self.thresholds, [], confirm=True))):
-                            return
-                if self._queue.empty() and self._behind_at is None:
+                confirm = isinstance(answer, Analysed) and answer.confirmable and not request.confirm
+                if not confirm and self._queue.empty() and self._behind_at is None:
                     self._idle.set()
         finally:
             self._idle.set()
